@@ -1,0 +1,40 @@
+package dev.singlepull.dedup;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Progress that a flight's work publishes and that every caller, and any listing of live flights, can read.
+ * Thread-safe: the work writes, anyone reads; readers see each field atomically, not the three together.
+ */
+public final class FlightProgress {
+    private volatile String phase = "waiting";
+    private final AtomicLong done = new AtomicLong();
+    private final AtomicLong total = new AtomicLong(-1);
+
+    /** What the work is doing now, in a word or two ("resolving", "downloading", "unpacking"). */
+    public void phase(String phase) {
+        this.phase = phase;
+    }
+
+    /** The total bytes expected, or -1 when unknown. */
+    public void total(long bytes) {
+        total.set(bytes);
+    }
+
+    /** Adds {@code bytes} to the bytes done. */
+    public void advance(long bytes) {
+        done.addAndGet(bytes);
+    }
+
+    /** Sets the bytes done (for work that resumes from an offset). */
+    public void done(long bytes) {
+        done.set(bytes);
+    }
+
+    public Snapshot snapshot() {
+        return new Snapshot(phase, done.get(), total.get());
+    }
+
+    /** One reading of a flight's progress. {@code total} is -1 when unknown. */
+    public record Snapshot(String phase, long done, long total) { }
+}
