@@ -1,0 +1,27 @@
+package dev.singlepull.content;
+
+import dev.singlepull.content.meta.MetadataDb;
+
+/**
+ * A content-addressed blob store. Data enters through an {@link Ingester} as an ingest ({@code content/ingest/}),
+ * visible only through the {@link IngestManager} while partial; {@link ContentWriter#commit()} verifies it and moves
+ * it atomically into {@code content/blobs/<alg>/<hex>}, where {@link ContentProvider} and {@link ContentManager}
+ * see it. Committed blobs are immutable. Thread-safe.
+ */
+public interface ContentStore extends ContentProvider, ContentManager, Ingester, IngestManager, AutoCloseable {
+    /** The metadata database this store keeps its labels in, shared with the other record kinds. */
+    MetadataDb metadata();
+
+    /** Bytes and inodes used by committed blobs and ingests. */
+    Usage usage();
+
+    @Override
+    void close();
+
+    /** Disk usage of a part of the root. */
+    record Usage(long bytes, long inodes) {
+        public Usage plus(Usage other) {
+            return new Usage(bytes + other.bytes, inodes + other.inodes);
+        }
+    }
+}

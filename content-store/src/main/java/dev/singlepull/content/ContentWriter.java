@@ -1,0 +1,32 @@
+package dev.singlepull.content;
+
+import java.io.Closeable;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+
+/**
+ * Writes one blob into its ingest, hashing as it goes. Not thread-safe: one writer, one thread at a time.
+ *
+ * <p>Lifecycle: write bytes from {@link #offset()} on, then {@link #commit()}. {@link #close()} without a commit
+ * keeps the ingest for a later writer of the same ref to resume.
+ */
+public interface ContentWriter extends Closeable {
+    /** Bytes already in the ingest: a resumed download continues from here. */
+    long offset();
+
+    void write(ByteBuffer bytes);
+
+    /** A view of this writer as an OutputStream (closing it does not close the writer). */
+    OutputStream asOutputStream();
+
+    /**
+     * Verifies size and digest, makes the data durable and moves it into place atomically. A blob that is already
+     * committed is success. On a size or digest mismatch the ingest is deleted and DATA_LOSS is thrown; no committed
+     * blob is touched. Commit always closes the writer.
+     */
+    ContentInfo commit();
+
+    /** Releases the writer; an uncommitted ingest stays for resumption. */
+    @Override
+    void close();
+}

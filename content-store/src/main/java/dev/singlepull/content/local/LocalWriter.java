@@ -1,0 +1,235 @@
+package dev.singlepull.content.local;
+
+import dev.singlepull.content.ContentInfo;
+import dev.singlepull.content.ContentWriter;
+import dev.singlepull.content.Digest;
+import dev.singlepull.errdefs.SinglepullException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Writes one ingest: appends to {@code data} through a {@link FileChannel} and hashes every byte as it goes. On open
+ * an existing ingest of the same ref and expected digest is resumed (its data re-hashed, so the final digest covers
+ * the whole blob); one that promises something else is started over.
+ *
+ * <p>Errors: DATA_LOSS when the bytes exceed the promised size (at write) or miss the promised size or digest (at
+ * commit), after deleting the ingest; RESOURCE_EXHAUSTED when the disk is full; FAILED_PRECONDITION when used after
+ * commit or close; INTERNAL for other I/O failures, which close the writer and keep the ingest for resumption.
+ * Not thread-safe. Holds its ref's lock until commit or close.
+ */
+final class LocalWriter implements ContentWriter {
+    private static final System.Logger LOG = System.getLogger(LocalWriter.class.getName());
+    private static final int REHASH_BUFFER = 1 << 16;
+
+    private final IngestLayout layout;
+    private final Clock clock;
+    private final Function<Digest, Optional<ContentInfo>> committed;
+    private final IngestDir ingest;
+    private final IngestDir.Meta meta;
+    private final FileChannel channel;
+    private final MessageDigest hasher;
+    private final RefLocks.Held lock;
+    private long offset;
+    private boolean closed;
+
+    private LocalWriter(IngestLayout layout, Clock clock, Function<Digest, Optional<ContentInfo>> committed,
+                        IngestDir ingest, IngestDir.Meta meta, FileChannel channel, MessageDigest hasher, long offset,
+                        RefLocks.Held lock) {
+        this.layout = layout;
+        this.clock = clock;
+        this.committed = committed;
+        this.ingest = ingest;
+        this.meta = meta;
+        this.channel = channel;
+        this.hasher = hasher;
+        this.offset = offset;
+        this.lock = lock;
+    }
+
+    /**
+     * Opens (creating or resuming) the ingest of {@code ref}. The caller holds {@code lock}, which this writer
+     * releases on commit or close. {@code committed} looks up committed blobs.
+     */
+    static LocalWriter open(IngestLayout layout, Clock clock, Function<Digest, Optional<ContentInfo>> committed,
+                            String ref, Digest expected, long total, RefLocks.Held lock) throws IOException {
+        IngestDir ingest = new IngestDir(layout.ingestDir(ref));
+        IngestDir.Meta meta = resumableMeta(ingest, ref, expected, total).orElse(null);
+        if (meta == null) {
+            ingest.delete();
+            meta = new IngestDir.Meta(ref, expected, total, clock.instant());
+            ingest.create(meta);
+        } else if (meta.total() < 0 && total >= 0) {
+            ingest.writeTotal(total);
+            meta = meta.withTotal(total);
+        }
+        FileChannel channel = FileChannel.open(ingest.data(),
+                StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            MessageDigest hasher = expected.newHasher();
+            long offset = rehash(channel, hasher);
+            channel.position(offset);
+            return new LocalWriter(layout, clock, committed, ingest, meta, channel, hasher, offset, lock);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    /** The ingest's description if it may be resumed by a writer promising {@code expected} and {@code total}. */
+    private static Optional<IngestDir.Meta> resumableMeta(IngestDir ingest, String ref, Digest expected, long total)
+            throws IOException {
+        Optional<IngestDir.Meta> found = ingest.readMeta();
+        if (found.isEmpty()) {
+            return found;
+        }
+        IngestDir.Meta meta = found.get();
+        long promised = total >= 0 ? total : meta.total();
+        boolean same = meta.ref().equals(ref) && meta.expected().equals(expected)
+                && (total < 0 || meta.total() < 0 || meta.total() == total)
+                && (promised < 0 || ingest.dataSize() <= promised);
+        return same ? found : Optional.empty();
+    }
+
+    /** Hashes the data already in the file and returns its length. */
+    private static long rehash(FileChannel channel, MessageDigest hasher) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(REHASH_BUFFER);
+        long position = 0;
+        for (int n; (n = channel.read(buffer, position)) > 0; position += n) {
+            buffer.flip();
+            hasher.update(buffer);
+            buffer.clear();
+        }
+        return position;
+    }
+
+    @Override
+    public long offset() {
+        return offset;
+    }
+
+    @Override
+    public void write(ByteBuffer bytes) {
+        ensureOpen();
+        int length = bytes.remaining();
+        if (meta.total() >= 0 && offset + length > meta.total()) {
+            throw fail(SinglepullException.dataLoss("ingest '" + meta.ref() + "' for " + meta.expected() + ": "
+                    + (offset + length) + " bytes exceed the expected size " + meta.total()));
+        }
+        ByteBuffer hashed = bytes.duplicate();
+        try {
+            while (bytes.hasRemaining()) {
+                channel.write(bytes);
+            }
+        } catch (IOException e) {
+            close(); // the file may hold part of this buffer: the next writer re-hashes what is there
+            throw IoErrors.of("write ingest '" + meta.ref() + "'", e);
+        }
+        hasher.update(hashed);
+        offset += length;
+    }
+
+    @Override
+    public OutputStream asOutputStream() {
+        return new WriterOutputStream(this);
+    }
+
+    @Override
+    public ContentInfo commit() {
+        ensureOpen();
+        try {
+            channel.force(true);
+            channel.close();
+            verify();
+            Path target = layout.blob(meta.expected());
+            if (!Files.exists(target)) {
+                moveIntoPlace(target);
+            }
+            deleteIngestAfterCommit();
+            return committed.apply(meta.expected()).orElseThrow(() -> SinglepullException.notFound("blob "
+                    + meta.expected() + " was deleted right after ingest '" + meta.ref() + "' committed it"));
+        } catch (IOException e) {
+            throw IoErrors.of("commit ingest '" + meta.ref() + "' as " + meta.expected(), e);
+        } finally {
+            close();
+        }
+    }
+
+    private void verify() {
+        if (meta.total() >= 0 && offset != meta.total()) {
+            throw fail(SinglepullException.dataLoss("ingest '" + meta.ref() + "' for " + meta.expected()
+                    + ": size mismatch: expected " + meta.total() + " bytes, got " + offset));
+        }
+        Digest actual = Digest.fromHash(meta.expected().algorithm(), hasher.digest());
+        if (!actual.equals(meta.expected())) {
+            throw fail(SinglepullException.dataLoss("ingest '" + meta.ref() + "': digest mismatch: expected "
+                    + meta.expected() + ", got " + actual + " (" + offset + " bytes)"));
+        }
+    }
+
+    /** Read-only first, so the blob is never visible writable; then rename; then make the rename durable. */
+    private void moveIntoPlace(Path target) throws IOException {
+        Path dir = target.getParent();
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            AtomicFiles.fsyncDirectory(layout.blobsDir());
+        }
+        Path data = ingest.data();
+        Files.setLastModifiedTime(data, FileTime.from(clock.instant())); // committedAt
+        AtomicFiles.makeReadOnly(data);
+        AtomicFiles.moveIfAbsent(data, target);
+        AtomicFiles.fsyncDirectory(dir);
+    }
+
+    /** The blob is committed: a leftover ingest is only litter (the next writer of the ref removes it). */
+    private void deleteIngestAfterCommit() {
+        try {
+            ingest.delete();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "committed " + meta.expected() + " but could not remove ingest "
+                    + ingest.path(), e);
+        }
+    }
+
+    /** Deletes the ingest (its bytes are wrong) and closes; returns {@code e} to throw. */
+    private SinglepullException fail(SinglepullException e) {
+        try {
+            channel.close();
+            ingest.delete(); // before close() releases the lock, so no new writer of the ref sees it half gone
+        } catch (IOException suppressed) {
+            e.addSuppressed(suppressed);
+        }
+        close();
+        return e;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw SinglepullException.failedPrecondition("writer of ingest '" + meta.ref() + "' is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "closing ingest " + ingest.path(), e);
+        } finally {
+            lock.close();
+        }
+    }
+}

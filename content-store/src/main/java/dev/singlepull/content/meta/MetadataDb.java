@@ -1,0 +1,62 @@
+package dev.singlepull.content.meta;
+
+import dev.singlepull.content.Digest;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The embedded metadata database under the root ({@code meta.db}, SQLite in WAL mode): image records, snapshot
+ * records, content labels and leases. Readers never wait behind a writer; writes are short transactions, never held
+ * across network or disk-heavy work. The schema is versioned and migrated on open. Thread-safe.
+ */
+public interface MetadataDb extends AutoCloseable {
+
+    /** Opens (creating or migrating) the database file. */
+    static MetadataDb open(Path file) {
+        return SqliteMetadataDb.open(file);
+    }
+
+    ImageStore images();
+
+    SnapshotStore snapshots();
+
+    Leases leases();
+
+    /** Labels of a blob; empty if it has none. */
+    Map<String, String> labels(Digest digest);
+
+    /** Sets (null value: removes) labels of a blob. */
+    void setLabels(Digest digest, Map<String, String> labels);
+
+    /** Removes every label of a blob. */
+    void deleteLabels(Digest digest);
+
+    /**
+     * Everything reachable from the roots, read in one transaction so the view is consistent: image records and
+     * live leases are the roots; content labels {@code containerd.io/gc.ref.content.*} lead to blobs,
+     * {@code containerd.io/gc.ref.snapshot.*} to snapshots, and a snapshot's parent to its parent.
+     */
+    Reachable reachable();
+
+    /** The schema version this database is at. */
+    int schemaVersion();
+
+    @Override
+    void close();
+
+    /** The marked sets of a collection. */
+    record Reachable(Set<Digest> content, Set<String> snapshots) { }
+
+    /** Convenience: the image records with the given config digest, by name. */
+    default List<ImageRecord> imagesOf(Digest configDigest) {
+        return images().byConfig(configDigest);
+    }
+
+    /** Convenience: the snapshot record of a ChainID. */
+    default Optional<SnapshotRecord> snapshot(String key) {
+        return snapshots().get(key);
+    }
+}

@@ -1,0 +1,198 @@
+package dev.singlepull.content.meta;
+
+import dev.singlepull.content.Digest;
+import dev.singlepull.errdefs.SinglepullException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * {@link MetadataDb} on SQLite through sqlite-jdbc: WAL mode, {@code synchronous=NORMAL}, a busy timeout; one write
+ * connection behind a lock and {@value #READERS} read-only connections (see {@link SqliteConnections}). The schema
+ * is migrated on open ({@link SchemaMigrations}).
+ *
+ * <p>Errors: INVALID_ARGUMENT for malformed input, FAILED_PRECONDITION if the file's schema is newer than this code
+ * or the database is closed, UNAVAILABLE if the file stays locked past the busy timeout, RESOURCE_EXHAUSTED when the
+ * disk is full, INTERNAL otherwise. Thread-safe.
+ */
+final class SqliteMetadataDb implements MetadataDb {
+    static final int READERS = 4;
+
+    private final SqliteConnections db;
+    private final Clock clock;
+    private final SqliteImageStore images;
+    private final SqliteSnapshotStore snapshots;
+    private final SqliteLeases leases;
+
+    private SqliteMetadataDb(SqliteConnections db, Clock clock) {
+        this.db = db;
+        this.clock = clock;
+        this.images = new SqliteImageStore(db, clock);
+        this.snapshots = new SqliteSnapshotStore(db, clock);
+        this.leases = new SqliteLeases(db, clock);
+    }
+
+    static SqliteMetadataDb open(Path file) {
+        return open(file, Clock.systemUTC());
+    }
+
+    /** Opens {@code file}, creating its parent directories, and migrates it; {@code clock} decides lease expiry. */
+    static SqliteMetadataDb open(Path file, Clock clock) {
+        Path parent = file.toAbsolutePath().getParent();
+        try {
+            Files.createDirectories(parent);
+        } catch (IOException e) {
+            throw SinglepullException.internal("cannot create directory " + parent + " for the metadata database", e);
+        }
+        SqliteConnections connections = SqliteConnections.open(file, READERS);
+        try {
+            SchemaMigrations.migrate(connections, clock);
+        } catch (RuntimeException e) {
+            connections.close();
+            throw e;
+        }
+        return new SqliteMetadataDb(connections, clock);
+    }
+
+    @Override
+    public ImageStore images() {
+        return images;
+    }
+
+    @Override
+    public SnapshotStore snapshots() {
+        return snapshots;
+    }
+
+    @Override
+    public Leases leases() {
+        return leases;
+    }
+
+    @Override
+    public Map<String, String> labels(Digest digest) {
+        return db.read("read labels of " + digest, c -> {
+            Map<String, String> out = new HashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT key, value FROM labels WHERE digest = ?")) {
+                ps.setString(1, digest.toString());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getString(1), rs.getString(2));
+                    }
+                }
+            }
+            return Map.copyOf(out);
+        });
+    }
+
+    @Override
+    public void setLabels(Digest digest, Map<String, String> labels) {
+        labels.keySet().forEach(key -> Objects.requireNonNull(key, "label key"));
+        if (labels.isEmpty()) {
+            return;
+        }
+        db.write("set labels of " + digest, c -> {
+            try (PreparedStatement upsert = c.prepareStatement("INSERT INTO labels (digest, key, value) VALUES (?, ?, ?) "
+                    + "ON CONFLICT (digest, key) DO UPDATE SET value = excluded.value");
+                 PreparedStatement remove = c.prepareStatement("DELETE FROM labels WHERE digest = ? AND key = ?")) {
+                for (Map.Entry<String, String> label : labels.entrySet()) {
+                    if (label.getValue() == null) {
+                        remove.setString(1, digest.toString());
+                        remove.setString(2, label.getKey());
+                        remove.executeUpdate();
+                    } else {
+                        upsert.setString(1, digest.toString());
+                        upsert.setString(2, label.getKey());
+                        upsert.setString(3, label.getValue());
+                        upsert.executeUpdate();
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void deleteLabels(Digest digest) {
+        db.write("delete labels of " + digest, c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM labels WHERE digest = ?")) {
+                ps.setString(1, digest.toString());
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public Reachable reachable() {
+        long now = clock.millis();
+        return db.read("mark reachable resources", c -> {
+            ReachabilityMarker marker = new ReachabilityMarker();
+            try (PreparedStatement ps = c.prepareStatement("SELECT manifest_digest, config_digest FROM images");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    marker.contentRoot(Digest.parse(rs.getString(1)));
+                    marker.contentRoot(Digest.parse(rs.getString(2))); // also reached through the manifest's labels
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT r.kind, r.resource_id FROM lease_resources r "
+                    + "JOIN leases l ON l.id = r.lease_id WHERE l.expires_ms > ?")) {
+                ps.setLong(1, now);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        leaseRoot(marker, rs.getString(1), rs.getString(2));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT digest, key, value FROM labels WHERE key LIKE 'containerd.io/gc.ref.%'");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (Digest.isDigest(rs.getString(1))) {
+                        marker.label(Digest.parse(rs.getString(1)), rs.getString(2), rs.getString(3));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT key, parent FROM snapshots");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    marker.snapshot(rs.getString(1), rs.getString(2));
+                }
+            }
+            return marker.mark();
+        });
+    }
+
+    private static void leaseRoot(ReachabilityMarker marker, String kind, String id) {
+        if (Leases.CONTENT.equals(kind) && Digest.isDigest(id)) {
+            marker.contentRoot(Digest.parse(id));
+        } else if (Leases.SNAPSHOT.equals(kind)) {
+            marker.snapshotRoot(id);
+        }
+    }
+
+    @Override
+    public int schemaVersion() {
+        return db.read("read schema version", SchemaMigrations::currentVersion);
+    }
+
+    /** Runs {@code work} in one write transaction; for tests that need to hold the writer. */
+    <T> T inWriteTransaction(SqlWork<T> work) {
+        return db.write("test write", work);
+    }
+
+    @Override
+    public void close() {
+        db.close();
+    }
+
+    @Override
+    public String toString() {
+        return "SqliteMetadataDb";
+    }
+}

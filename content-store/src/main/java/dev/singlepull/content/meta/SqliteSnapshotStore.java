@@ -1,0 +1,107 @@
+package dev.singlepull.content.meta;
+
+import dev.singlepull.errdefs.ErrorKind;
+import dev.singlepull.errdefs.SinglepullException;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * {@link SnapshotStore} on table {@code snapshots}, with the snapshot id sequence in table {@code sequences}.
+ * {@link #insert} of an existing key is ALREADY_EXISTS; other errors as {@link SqliteConnections}. Thread-safe.
+ */
+final class SqliteSnapshotStore implements SnapshotStore {
+    private static final String COLUMNS = "key, parent, directory, size, inodes, created_ms";
+
+    private final SqliteConnections db;
+    private final Clock clock;
+
+    SqliteSnapshotStore(SqliteConnections db, Clock clock) {
+        this.db = db;
+        this.clock = clock;
+    }
+
+    @Override
+    public void insert(SnapshotRecord record) {
+        Objects.requireNonNull(record.key(), "key");
+        Objects.requireNonNull(record.directory(), "directory");
+        long created = (record.created() != null ? record.created() : clock.instant()).toEpochMilli();
+        int inserted = db.write("insert snapshot " + record.key(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO snapshots (" + COLUMNS + ") "
+                    + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING")) {
+                ps.setString(1, record.key());
+                ps.setString(2, record.parent());
+                ps.setString(3, record.directory());
+                ps.setLong(4, record.size());
+                ps.setLong(5, record.inodes());
+                ps.setLong(6, created);
+                return ps.executeUpdate();
+            }
+        });
+        if (inserted == 0) {
+            throw new SinglepullException(ErrorKind.ALREADY_EXISTS, "snapshot " + record.key() + " already exists");
+        }
+    }
+
+    @Override
+    public Optional<SnapshotRecord> get(String key) {
+        return db.read("get snapshot " + key, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM snapshots WHERE key = ?")) {
+                ps.setString(1, key);
+                return rows(ps).stream().findFirst();
+            }
+        });
+    }
+
+    @Override
+    public List<SnapshotRecord> list() {
+        return db.read("list snapshots", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM snapshots ORDER BY key")) {
+                return rows(ps);
+            }
+        });
+    }
+
+    @Override
+    public void delete(String key) {
+        db.write("delete snapshot " + key, c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM snapshots WHERE key = ?")) {
+                ps.setString(1, key);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public long nextId() {
+        return db.write("next snapshot id", c -> {
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("UPDATE sequences SET value = value + 1 WHERE name = 'snapshot_id'");
+                try (ResultSet rs = st.executeQuery("SELECT value FROM sequences WHERE name = 'snapshot_id'")) {
+                    if (!rs.next()) {
+                        throw SinglepullException.internal("metadata database has no snapshot id sequence", null);
+                    }
+                    return rs.getLong(1);
+                }
+            }
+        });
+    }
+
+    private static List<SnapshotRecord> rows(PreparedStatement ps) throws SQLException {
+        List<SnapshotRecord> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new SnapshotRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4),
+                        rs.getLong(5), Instant.ofEpochMilli(rs.getLong(6))));
+            }
+        }
+        return out;
+    }
+}
