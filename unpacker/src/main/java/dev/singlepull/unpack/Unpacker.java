@@ -1,0 +1,207 @@
+package dev.singlepull.unpack;
+
+import dev.singlepull.content.ContentProvider;
+import dev.singlepull.dedup.Call;
+import dev.singlepull.dedup.FlightContext;
+import dev.singlepull.dedup.FlightProgress;
+import dev.singlepull.dedup.SingleFlight;
+import dev.singlepull.errdefs.ErrorKind;
+import dev.singlepull.errdefs.SinglepullException;
+import dev.singlepull.unpack.snapshot.Snapshotter;
+import dev.singlepull.unpack.snapshot.Staging;
+import dev.singlepull.unpack.tar.Decompression;
+import dev.singlepull.unpack.tar.LayerApplier;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.nio.channels.ClosedByInterruptException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Turns committed layer blobs into committed snapshots, one per ChainID, each layer at most once however many callers
+ * ask: every {@link #unpack} joins the chain flight of its ChainID, and the flight's work unpacks only if the
+ * snapshotter has no snapshot for it yet. The work takes an unpack permit after deduplication (a waiter never holds
+ * one), decompresses and applies the layer into a staging directory, verifies the DiffID, and commits; on any
+ * failure it aborts the staging directory, so nothing is committed. Progress (phase {@code "unpacking"}, compressed
+ * bytes read of the layer size) is published on the flight.
+ *
+ * <p>Errors, as {@link SinglepullException}: NOT_FOUND (blob not in the content store), FAILED_PRECONDITION (not a
+ * layer media type), INVALID_ARGUMENT (a hostile tar entry), DATA_LOSS (corrupt stream, malformed tar, DiffID
+ * mismatch), CANCELLED (the flight was cancelled or the caller interrupted), RESOURCE_EXHAUSTED (disk full),
+ * INTERNAL (other file system failures). Failures are not cached: the next call tries again. Thread-safe.
+ */
+public final class Unpacker {
+    private final ContentProvider content;
+    private final Snapshotter snapshotter;
+    private final SingleFlight<ChainId, SnapshotInfo> chains;
+    private final Semaphore permits;
+    private final LayerApplier applier;
+    private final AtomicLong unpacks = new AtomicLong();
+
+    /**
+     * @param content     where layer blobs are read from
+     * @param snapshotter where snapshots are committed
+     * @param chains      the chain flight table, keyed by ChainID (shared with whoever else unpacks into
+     *                    {@code snapshotter})
+     * @param limits      concurrency limits
+     */
+    public Unpacker(ContentProvider content, Snapshotter snapshotter, SingleFlight<ChainId, SnapshotInfo> chains,
+                    UnpackLimits limits) {
+        this(content, snapshotter, chains, limits, LayerApplier.tar());
+    }
+
+    Unpacker(ContentProvider content, Snapshotter snapshotter, SingleFlight<ChainId, SnapshotInfo> chains,
+             UnpackLimits limits, LayerApplier applier) {
+        this.content = Objects.requireNonNull(content, "content");
+        this.snapshotter = Objects.requireNonNull(snapshotter, "snapshotter");
+        this.chains = Objects.requireNonNull(chains, "chains");
+        this.permits = new Semaphore(limits.maxConcurrentUnpacks(), true);
+        this.applier = Objects.requireNonNull(applier, "applier");
+    }
+
+    /**
+     * The snapshot of {@code chainId}, unpacking {@code layer} (whose diff it is) unless it is committed already or
+     * another caller is unpacking it now, in which case this call waits for that one. Blocks; an interrupt detaches
+     * only this caller (CANCELLED).
+     *
+     * @param parent the ChainID of the layers below, or null for a bottom layer
+     */
+    public SnapshotInfo unpack(LayerRef layer, ChainId chainId, ChainId parent) {
+        return join(layer, chainId, parent).await();
+    }
+
+    /**
+     * The snapshots of every layer of an image, bottom first, unpacked in parallel (each layer's diff is independent
+     * of the others). The first failure is thrown; this caller then detaches from the other layers' flights, which
+     * go on as the table's grace allows.
+     */
+    public List<SnapshotInfo> unpackAll(List<LayerRef> layers) {
+        if (layers.isEmpty()) {
+            return List.of();
+        }
+        List<ChainId> ids = ChainId.chain(layers.stream().map(LayerRef::diffId).toList());
+        List<Call<SnapshotInfo>> calls = new ArrayList<>(layers.size());
+        for (int i = 0; i < layers.size(); i++) {
+            calls.add(join(layers.get(i), ids.get(i), i == 0 ? null : ids.get(i - 1)));
+        }
+        var firstFailed = new AtomicReference<Call<SnapshotInfo>>();
+        var settled = new CompletableFuture<Void>();
+        var remaining = new AtomicInteger(calls.size());
+        for (Call<SnapshotInfo> call : calls) {
+            call.future().whenComplete((value, error) -> {
+                if (error != null) {
+                    firstFailed.compareAndSet(null, call);
+                    settled.complete(null);
+                } else if (remaining.decrementAndGet() == 0) {
+                    settled.complete(null);
+                }
+            });
+        }
+        try {
+            settled.get();
+        } catch (InterruptedException e) {
+            calls.forEach(Call::cancel);
+            Thread.currentThread().interrupt();
+            throw new SinglepullException(ErrorKind.CANCELLED, "interrupted while unpacking an image", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e); // settled never completes exceptionally
+        }
+        Call<SnapshotInfo> failed = firstFailed.get();
+        if (failed != null) {
+            calls.stream().filter(call -> call != failed).forEach(Call::cancel);
+            failed.await(); // throws the failure
+        }
+        return calls.stream().map(Call::await).toList();
+    }
+
+    /** How many layers this unpacker set out to decompress and apply (snapshots already committed not counted). */
+    public long unpacksPerformed() {
+        return unpacks.get();
+    }
+
+    private Call<SnapshotInfo> join(LayerRef layer, ChainId chainId, ChainId parent) {
+        Objects.requireNonNull(layer, "layer");
+        Objects.requireNonNull(chainId, "chainId");
+        return chains.join(chainId, context -> work(layer, chainId, parent, context));
+    }
+
+    private SnapshotInfo work(LayerRef layer, ChainId chainId, ChainId parent, FlightContext context)
+            throws Exception {
+        Optional<SnapshotInfo> existing = snapshotter.stat(chainId);
+        if (existing.isPresent()) {
+            return existing.get();
+        }
+        Decompression.forMediaType(layer.mediaType()); // FAILED_PRECONDITION before any work
+        context.progress().phase("waiting to unpack");
+        try {
+            permits.acquire();
+        } catch (InterruptedException e) {
+            context.throwIfCancelled();
+            throw new SinglepullException(ErrorKind.CANCELLED, "interrupted waiting to unpack " + layer.blob(), e);
+        }
+        try {
+            return unpackNow(layer, chainId, parent, context);
+        } finally {
+            permits.release();
+        }
+    }
+
+    private SnapshotInfo unpackNow(LayerRef layer, ChainId chainId, ChainId parent, FlightContext context)
+            throws Exception {
+        FlightProgress progress = context.progress();
+        progress.phase("unpacking");
+        progress.total(layer.size());
+        progress.done(0);
+        unpacks.incrementAndGet();
+        Staging staging = snapshotter.prepare();
+        try {
+            LayerPipeline.Result result;
+            try (InputStream blob = new CountingInputStream(content.open(layer.blob()), progress)) {
+                result = LayerPipeline.run(blob, layer.mediaType(), staging.fs(), layer.blob().toString(), applier);
+            }
+            if (!result.diffId().equals(layer.diffId())) {
+                throw SinglepullException.dataLoss("layer " + layer.blob() + ": DiffID mismatch: the image config says "
+                        + layer.diffId() + ", the uncompressed layer is " + result.diffId());
+            }
+            context.throwIfCancelled();
+            progress.phase("committing");
+            return snapshotter.commit(staging, chainId, parent);
+        } catch (Throwable t) {
+            try {
+                snapshotter.abort(staging);
+            } catch (RuntimeException cleanup) {
+                t.addSuppressed(cleanup);
+            }
+            if (t instanceof Exception e) {
+                throw translate(e, layer, context);
+            }
+            throw t;
+        }
+    }
+
+    /** The exception the flight ends with for {@code e}. */
+    private static Exception translate(Exception e, LayerRef layer, FlightContext context) {
+        if (context.isCancelled()) {
+            context.throwIfCancelled();
+        }
+        if (e instanceof ClosedByInterruptException || e instanceof InterruptedIOException) {
+            return new SinglepullException(ErrorKind.CANCELLED, "unpacking " + layer.blob() + " was interrupted", e);
+        }
+        if (e instanceof IOException io) {
+            String message = String.valueOf(io.getMessage());
+            ErrorKind kind = message.contains("No space left on device") || message.contains("Disk quota exceeded")
+                    ? ErrorKind.RESOURCE_EXHAUSTED : ErrorKind.INTERNAL;
+            return new SinglepullException(kind, "unpacking layer " + layer.blob() + " failed: " + io, io);
+        }
+        return e;
+    }
+}

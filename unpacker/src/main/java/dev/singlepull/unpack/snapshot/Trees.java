@@ -1,0 +1,117 @@
+package dev.singlepull.unpack.snapshot;
+
+import dev.singlepull.errdefs.ErrorKind;
+import dev.singlepull.errdefs.SinglepullException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.HashSet;
+import java.util.Set;
+
+/** Whole-tree file operations of the snapshotter. None follows a symlink. Stateless. */
+final class Trees {
+    private Trees() {
+    }
+
+    /** Bytes of regular files and inodes of a tree, each hard-linked inode counted once. */
+    record Usage(long size, long inodes) { }
+
+    /**
+     * Measures the tree under {@code dir} and fsyncs every regular file and directory in it, children before their
+     * directory. A file this process may not open (mode 000 when not root) is measured but not synced.
+     */
+    static Usage measureAndSync(Path dir) throws IOException {
+        var visitor = new SimpleFileVisitor<Path>() {
+            final Set<Object> seen = new HashSet<>();
+            long size;
+            long inodes;
+
+            @Override
+            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+                inodes++;
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Object key = attrs.fileKey();
+                if (key != null && !seen.add(key)) {
+                    return FileVisitResult.CONTINUE; // another name of an inode already counted and synced
+                }
+                inodes++;
+                if (attrs.isRegularFile()) {
+                    size += attrs.size();
+                    fsync(file);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null) {
+                    throw e;
+                }
+                fsync(d);
+                return FileVisitResult.CONTINUE;
+            }
+        };
+        Files.walkFileTree(dir, visitor);
+        return new Usage(visitor.size, visitor.inodes);
+    }
+
+    /** Flushes a file or a directory (its entries) to disk. */
+    static void fsync(Path path) throws IOException {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (AccessDeniedException e) {
+            // not readable by this (non-root) process; a later issue replaces per-file fsync with syncfs
+        }
+    }
+
+    /** Deletes {@code path} and everything under it; absent is not an error. */
+    static void deleteRecursively(Path path) throws IOException {
+        BasicFileAttributes attrs;
+        try {
+            attrs = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        if (attrs.isDirectory()) {
+            makeTraversable(path);
+            try (var children = Files.newDirectoryStream(path)) {
+                for (Path child : children) {
+                    deleteRecursively(child);
+                }
+            }
+        }
+        Files.deleteIfExists(path);
+    }
+
+    /** Lets the owner list and empty a directory a layer made read-only (matters when not running as root). */
+    private static void makeTraversable(Path dir) throws IOException {
+        if (!Files.isWritable(dir) || !Files.isExecutable(dir) || !Files.isReadable(dir)) {
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+            perms.add(PosixFilePermission.OWNER_READ);
+            perms.add(PosixFilePermission.OWNER_WRITE);
+            perms.add(PosixFilePermission.OWNER_EXECUTE);
+            Files.setPosixFilePermissions(dir, perms);
+        }
+    }
+
+    /** The error for a failed snapshot file operation: RESOURCE_EXHAUSTED when the disk is full, else INTERNAL. */
+    static SinglepullException failure(String what, IOException e) {
+        String message = String.valueOf(e.getMessage());
+        ErrorKind kind = message.contains("No space left on device") || message.contains("Disk quota exceeded")
+                ? ErrorKind.RESOURCE_EXHAUSTED : ErrorKind.INTERNAL;
+        return new SinglepullException(kind, what + ": " + e, e);
+    }
+}

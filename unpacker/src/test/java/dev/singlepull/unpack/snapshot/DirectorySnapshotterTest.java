@@ -1,0 +1,180 @@
+package dev.singlepull.unpack.snapshot;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.singlepull.content.Digest;
+import dev.singlepull.content.meta.Leases;
+import dev.singlepull.content.meta.MetadataDb;
+import dev.singlepull.content.meta.SnapshotRecord;
+import dev.singlepull.errdefs.ErrorKind;
+import dev.singlepull.errdefs.SinglepullException;
+import dev.singlepull.unpack.ChainId;
+import dev.singlepull.unpack.SnapshotInfo;
+import dev.singlepull.unpack.testing.InMemorySnapshotStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DirectorySnapshotterTest {
+    private static final ChainId BOTTOM = new ChainId(Digest.sha256("bottom".getBytes()));
+    private static final ChainId TOP = BOTTOM.child(Digest.sha256("top".getBytes()));
+
+    @TempDir
+    Path root;
+    InMemorySnapshotStore store;
+    DirectorySnapshotter snapshotter;
+
+    @BeforeEach
+    void setUp() {
+        store = new InMemorySnapshotStore();
+        snapshotter = new DirectorySnapshotter(root, store);
+    }
+
+    private Staging stagingWithFiles() throws IOException {
+        Staging staging = snapshotter.prepare();
+        Path fs = staging.fs();
+        Files.writeString(fs.resolve("ten-bytes!"), "0123456789");
+        Files.createLink(fs.resolve("same-inode"), fs.resolve("ten-bytes!"));
+        Files.createDirectory(fs.resolve("dir"));
+        Files.writeString(fs.resolve("dir/five!"), "abcde");
+        Files.createSymbolicLink(fs.resolve("link"), Path.of("/nowhere"));
+        return staging;
+    }
+
+    private List<String> snapshotsDir() throws IOException {
+        try (Stream<Path> s = Files.list(root.resolve("snapshots"))) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void prepareCreatesAUniqueStagingFsDirectory() throws IOException {
+        Staging a = snapshotter.prepare();
+        Staging b = snapshotter.prepare();
+        assertTrue(Files.isDirectory(a.fs()));
+        assertEquals(root.resolve("snapshots"), a.directory().getParent());
+        assertTrue(a.directory().getFileName().toString().startsWith("staging-"));
+        assertFalse(a.equals(b));
+    }
+
+    @Test
+    void commitMeasuresRenamesAndRecords() throws IOException {
+        Staging staging = stagingWithFiles();
+
+        SnapshotInfo info = snapshotter.commit(staging, TOP, BOTTOM);
+
+        assertEquals(TOP, info.chainId());
+        assertEquals(BOTTOM, info.parent());
+        assertEquals(15, info.size()); // hard link counted once
+        assertEquals(5, info.inodes()); // fs, ten-bytes!/same-inode, dir, dir/five!, link
+        assertTrue(info.directory().isAbsolute());
+        assertEquals("0123456789", Files.readString(info.directory().resolve("ten-bytes!")));
+        assertFalse(Files.exists(staging.directory()));
+        SnapshotRecord record = store.get(TOP.toString()).orElseThrow();
+        assertEquals(root.resolve(record.directory()).resolve("fs"), info.directory());
+        assertTrue(record.directory().matches("snapshots/[0-9]+"), record.directory());
+        assertEquals(BOTTOM.toString(), record.parent());
+        assertEquals(Optional.of(info), snapshotter.stat(TOP));
+        assertEquals(info.directory(), snapshotter.fsPath(TOP));
+        assertEquals(List.of(info), snapshotter.list());
+    }
+
+    @Test
+    void committingAChainThatExistsReturnsTheExistingSnapshotAndDropsTheStaging() throws IOException {
+        SnapshotInfo first = snapshotter.commit(stagingWithFiles(), BOTTOM, null);
+        Staging second = snapshotter.prepare();
+
+        SnapshotInfo again = snapshotter.commit(second, BOTTOM, null);
+
+        assertEquals(first, again);
+        assertNull(again.parent());
+        assertFalse(Files.exists(second.directory()));
+        assertEquals(1, store.inserts());
+        assertEquals(1, snapshotsDir().size());
+    }
+
+    @Test
+    void abortDeletesTheStagingDirectory() throws IOException {
+        Staging staging = stagingWithFiles();
+        Files.setPosixFilePermissions(staging.fs().resolve("dir"), Set.of()); // a layer may leave it unwritable
+        snapshotter.abort(staging);
+        assertFalse(Files.exists(staging.directory()));
+        snapshotter.abort(staging); // already gone: fine
+        assertEquals(List.of(), snapshotsDir());
+    }
+
+    @Test
+    void removeDeletesRecordAndDirectory() throws IOException {
+        SnapshotInfo info = snapshotter.commit(stagingWithFiles(), BOTTOM, null);
+        assertEquals(15, snapshotter.remove(BOTTOM));
+        assertEquals(Optional.empty(), snapshotter.stat(BOTTOM));
+        assertFalse(Files.exists(info.directory()));
+        assertEquals(0, snapshotter.remove(BOTTOM));
+        var e = assertThrows(SinglepullException.class, () -> snapshotter.fsPath(BOTTOM));
+        assertEquals(ErrorKind.NOT_FOUND, e.kind());
+    }
+
+    @Test
+    void collectorListsAndFreesSnapshots() throws IOException {
+        snapshotter.commit(stagingWithFiles(), BOTTOM, null);
+        snapshotter.commit(stagingWithFiles(), TOP, BOTTOM);
+        var collector = snapshotter.collector();
+        assertEquals(Leases.SNAPSHOT, collector.kind());
+        assertEquals(Set.of(BOTTOM.toString(), TOP.toString()), collector.all());
+        assertEquals(15, collector.remove(TOP.toString()));
+        assertEquals(0, collector.remove(TOP.toString()));
+        assertEquals(Set.of(BOTTOM.toString()), collector.all());
+        assertEquals(1, snapshotsDir().size());
+    }
+
+    @Test
+    void startUpDeletesStagingLeftoversUnrecordedDirectoriesAndRecordsWithoutDirectories() throws IOException {
+        SnapshotInfo kept = snapshotter.commit(stagingWithFiles(), BOTTOM, null);
+        Staging crashed = stagingWithFiles(); // a crash mid-unpack
+        Path unrecorded = Files.createDirectories(root.resolve("snapshots/999/fs")); // a crash before the insert
+        Files.writeString(unrecorded.resolve("f"), "x");
+        store.insert(new SnapshotRecord(TOP.toString(), BOTTOM.toString(), "snapshots/555", 1, 1, Instant.now()));
+
+        var reopened = new DirectorySnapshotter(root, store);
+
+        assertFalse(Files.exists(crashed.directory()));
+        assertFalse(Files.exists(unrecorded.getParent()));
+        assertEquals(Optional.of(kept), reopened.stat(BOTTOM));
+        assertEquals(Optional.empty(), reopened.stat(TOP));
+        assertEquals(List.of(kept.directory().getParent().getFileName().toString()), snapshotsDir());
+    }
+
+    @Test
+    void aStagingFromElsewhereIsRejected() {
+        var e = assertThrows(SinglepullException.class,
+                () -> snapshotter.commit(new Staging(root.resolve("elsewhere")), BOTTOM, null));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+    }
+
+    @Test
+    void worksOnTheRealMetadataDatabase() throws IOException {
+        SnapshotInfo info;
+        try (MetadataDb db = MetadataDb.open(root.resolve("meta.db"))) {
+            var onDb = new DirectorySnapshotter(root, db.snapshots());
+            info = onDb.commit(stagingWithFiles(), TOP, BOTTOM);
+        }
+        try (MetadataDb db = MetadataDb.open(root.resolve("meta.db"))) {
+            var reopened = new DirectorySnapshotter(root, db.snapshots());
+            assertEquals(Optional.of(info), reopened.stat(TOP));
+            assertEquals(15, reopened.remove(TOP));
+            assertEquals(List.of(), reopened.list());
+        }
+    }
+}
