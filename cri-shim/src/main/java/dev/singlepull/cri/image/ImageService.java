@@ -1,0 +1,159 @@
+package dev.singlepull.cri.image;
+
+import dev.singlepull.content.ContentStore;
+import dev.singlepull.content.Digest;
+import dev.singlepull.content.meta.GarbageCollector;
+import dev.singlepull.content.meta.ImageRecord;
+import dev.singlepull.content.meta.MetadataDb;
+import dev.singlepull.content.meta.SnapshotRecord;
+import dev.singlepull.cri.pull.PullPipeline;
+import dev.singlepull.cri.pull.PulledImage;
+import dev.singlepull.cri.registry.Credentials;
+import dev.singlepull.cri.registry.ImageConfig;
+import dev.singlepull.cri.registry.ImageRef;
+import dev.singlepull.dedup.Call;
+import dev.singlepull.errdefs.SinglepullException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.regex.Pattern;
+
+/**
+ * The image service as a plain Java domain service: pull, status, list, remove and filesystem usage, in CRI's terms
+ * but free of gRPC. Lookups never wait behind pulls: they read the metadata database, which is never locked across
+ * network I/O. Thread-safe.
+ */
+public final class ImageService {
+    private static final Pattern BARE_ID = Pattern.compile("[0-9a-f]{64}");
+
+    private final PullPipeline pipeline;
+    private final MetadataDb db;
+    private final ContentStore content;
+    private final GarbageCollector gc;
+    private final Path root;
+
+    public ImageService(PullPipeline pipeline, MetadataDb db, ContentStore content, GarbageCollector gc, Path root) {
+        this.pipeline = pipeline;
+        this.db = db;
+        this.content = content;
+        this.gc = gc;
+        this.root = root;
+    }
+
+    /** Starts or joins the pull of {@code image}; INVALID_ARGUMENT for a bad reference. */
+    public Call<PulledImage> pull(String image, Credentials credentials) {
+        return pipeline.pull(ImageRef.parse(image), credentials);
+    }
+
+    /**
+     * The image that {@code ref} names (an image id, with or without {@code sha256:}, a repo tag, a repo digest, or
+     * a name without tag, meaning {@code :latest}); empty if there is none. INVALID_ARGUMENT when {@code ref} is none
+     * of these.
+     */
+    public Optional<ImageView> status(String ref) {
+        return idOf(ref).flatMap(this::view);
+    }
+
+    /** Every image, or only the one {@code filter} names. */
+    public List<ImageView> list(Optional<String> filter) {
+        if (filter.isPresent() && !filter.get().isBlank()) {
+            return status(filter.get()).map(List::of).orElse(List.of());
+        }
+        Map<Digest, List<ImageRecord>> byId = new LinkedHashMap<>();
+        for (ImageRecord record : db.images().list()) {
+            byId.computeIfAbsent(record.configDigest(), k -> new ArrayList<>()).add(record);
+        }
+        List<ImageView> views = new ArrayList<>();
+        byId.forEach((id, records) -> views.add(toView(id, records)));
+        return views;
+    }
+
+    /**
+     * Removes the image {@code ref} names, with every name pointing at it, then collects what no other image and no
+     * pull in flight uses. Removing an absent image is not an error.
+     *
+     * @return the names removed
+     */
+    public List<String> remove(String ref) {
+        Optional<Digest> id = idOf(ref);
+        if (id.isEmpty()) {
+            return List.of();
+        }
+        List<String> names = db.images().byConfig(id.get()).stream().map(ImageRecord::name).toList();
+        db.images().delete(names);
+        gc.collect();
+        return names;
+    }
+
+    /** Runs a garbage collection now. */
+    public GarbageCollector.Result collectGarbage() {
+        return gc.collect();
+    }
+
+    /** Bytes and inodes used by images under the root: content plus snapshots. */
+    public FsUsage fsUsage() {
+        ContentStore.Usage blobs = content.usage();
+        long bytes = blobs.bytes();
+        long inodes = blobs.inodes();
+        for (SnapshotRecord snapshot : db.snapshots().list()) {
+            bytes += snapshot.size();
+            inodes += snapshot.inodes();
+        }
+        return new FsUsage(root, bytes, inodes);
+    }
+
+    /** Usage of the image filesystem. */
+    public record FsUsage(Path mountpoint, long usedBytes, long inodesUsed) { }
+
+    private Optional<Digest> idOf(String ref) {
+        if (ref == null || ref.isBlank()) {
+            throw SinglepullException.invalidArgument("image reference is empty");
+        }
+        String text = ref.strip();
+        if (BARE_ID.matcher(text).matches()) {
+            text = "sha256:" + text;
+        }
+        if (text.startsWith("sha256:") && Digest.isDigest(text)) {
+            Digest id = Digest.parse(text);
+            return db.images().byConfig(id).isEmpty() ? Optional.empty() : Optional.of(id);
+        }
+        ImageRef parsed = ImageRef.parse(text);
+        String name = parsed.digest().map(parsed::withDigest).orElseGet(() -> parsed.tagged().orElseThrow());
+        return db.images().get(name).map(ImageRecord::configDigest);
+    }
+
+    private Optional<ImageView> view(Digest id) {
+        List<ImageRecord> records = db.images().byConfig(id);
+        return records.isEmpty() ? Optional.empty() : Optional.of(toView(id, records));
+    }
+
+    private ImageView toView(Digest id, List<ImageRecord> records) {
+        List<String> tags = new ArrayList<>();
+        List<String> digests = new ArrayList<>();
+        for (ImageRecord r : records) {
+            (r.name().contains("@") ? digests : tags).add(r.name());
+        }
+        ImageRecord first = records.getFirst();
+        ImageConfig config = readConfig(id);
+        String chainId = content.info(id).map(info -> info.labels().getOrDefault(
+                "containerd.io/gc.ref.snapshot.singlepull", "")).orElse("");
+        OptionalLong uid = config == null ? OptionalLong.empty() : config.uid();
+        String username = config == null ? "" : config.username();
+        return new ImageView(id, tags, digests, first.size(), uid, username, chainId, first.manifestDigest(),
+                config == null ? null : config.document());
+    }
+
+    private ImageConfig readConfig(Digest id) {
+        try (InputStream in = content.open(id)) {
+            return ImageConfig.parse(in.readAllBytes(), id.toString());
+        } catch (IOException | SinglepullException e) {
+            return null; // a record whose config is gone is still listed; status shows what it can
+        }
+    }
+}

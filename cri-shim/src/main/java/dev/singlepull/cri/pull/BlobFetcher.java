@@ -1,0 +1,121 @@
+package dev.singlepull.cri.pull;
+
+import dev.singlepull.content.ContentInfo;
+import dev.singlepull.content.ContentStore;
+import dev.singlepull.content.ContentWriter;
+import dev.singlepull.content.Digest;
+import dev.singlepull.cri.registry.Credentials;
+import dev.singlepull.cri.registry.Descriptor;
+import dev.singlepull.cri.registry.ImageRef;
+import dev.singlepull.cri.registry.RegistryClient;
+import dev.singlepull.dedup.FlightContext;
+import dev.singlepull.dedup.SingleFlight;
+import dev.singlepull.errdefs.ErrorKind;
+import dev.singlepull.errdefs.SinglepullException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Brings blobs into the content store, once per digest however many pulls ask: every fetch is a flight in the blob
+ * table. A blob already committed costs no network. A download resumes from the bytes an earlier, broken download
+ * left in its ingest. The download permit is taken inside the flight, so waiters hold none. Thread-safe.
+ */
+final class BlobFetcher {
+    private static final int COPY_BUFFER = 256 * 1024;
+
+    private final SingleFlight<Digest, ContentInfo> blobs;
+    private final ContentStore content;
+    private final RegistryClient registry;
+    private final Semaphore downloads;
+
+    BlobFetcher(SingleFlight<Digest, ContentInfo> blobs, ContentStore content, RegistryClient registry,
+                int maxConcurrentDownloads) {
+        this.blobs = blobs;
+        this.content = content;
+        this.registry = registry;
+        this.downloads = new Semaphore(maxConcurrentDownloads, true);
+    }
+
+    /** Returns once {@code blob} is committed; the blob's flight is shared with every other caller of its digest. */
+    ContentInfo fetch(ImageRef ref, Descriptor blob, Credentials credentials) {
+        var existing = content.info(blob.digest());
+        if (existing.isPresent()) {
+            return existing.get();
+        }
+        return blobs.run(blob.digest(), ctx -> download(ref, blob, credentials, ctx));
+    }
+
+    private ContentInfo download(ImageRef ref, Descriptor blob, Credentials credentials, FlightContext ctx)
+            throws InterruptedException {
+        var committed = content.info(blob.digest());
+        if (committed.isPresent()) {
+            return committed.get();
+        }
+        ctx.progress().phase("waiting for a download slot");
+        ctx.progress().total(blob.size());
+        downloads.acquire();
+        try {
+            return copyIntoStore(ref, blob, credentials, ctx);
+        } finally {
+            downloads.release();
+        }
+    }
+
+    private ContentInfo copyIntoStore(ImageRef ref, Descriptor blob, Credentials credentials, FlightContext ctx) {
+        String ingest = "blob-" + blob.digest();
+        ContentWriter writer = content.writer(ingest, blob.digest(), blob.size());
+        try {
+            long offset = writer.offset();
+            if (offset < blob.size()) {
+                RegistryClient.BlobStream stream = registry.openBlob(ref, blob, offset, credentials);
+                if (stream.offset() != offset) {
+                    // the registry ignored the range: start the ingest over
+                    writer.close();
+                    content.abort(ingest);
+                    writer = content.writer(ingest, blob.digest(), blob.size());
+                }
+                ctx.progress().phase("downloading");
+                ctx.progress().done(stream.offset());
+                copy(stream.body(), writer, blob, ctx);
+            }
+            ContentInfo info = writer.commit();
+            ctx.progress().phase("done");
+            return info;
+        } finally {
+            writer.close();
+        }
+    }
+
+    private static void copy(InputStream body, ContentWriter writer, Descriptor blob, FlightContext ctx) {
+        ctx.onCancel(() -> closeQuietly(body)); // an interrupt does not reach a blocked socket read
+        byte[] buffer = new byte[COPY_BUFFER];
+        long written = writer.offset();
+        try (body) {
+            int n;
+            while ((n = body.read(buffer)) >= 0) {
+                written += n;
+                if (written > blob.size()) {
+                    throw SinglepullException.dataLoss("blob " + blob.digest() + " is larger than the "
+                            + blob.size() + " bytes its descriptor promised");
+                }
+                writer.write(ByteBuffer.wrap(buffer, 0, n));
+                ctx.progress().advance(n);
+            }
+        } catch (IOException e) {
+            ctx.throwIfCancelled();
+            throw new SinglepullException(ErrorKind.UNAVAILABLE, "download of blob " + blob.digest()
+                    + " broke after " + written + " of " + blob.size() + " bytes: " + e.getMessage(), e);
+        }
+        ctx.throwIfCancelled();
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // closing is how we abort the read
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.singlepull.cri.pull;
+
+import dev.singlepull.content.ContentInfo;
+import dev.singlepull.content.ContentStore;
+import dev.singlepull.content.Digest;
+import dev.singlepull.content.meta.MetadataDb;
+import dev.singlepull.cri.registry.Credentials;
+import dev.singlepull.cri.registry.ImageRef;
+import dev.singlepull.cri.registry.Platform;
+import dev.singlepull.cri.registry.RegistryClient;
+import dev.singlepull.dedup.Call;
+import dev.singlepull.dedup.FlightInfo;
+import dev.singlepull.dedup.FlightListener;
+import dev.singlepull.dedup.SingleFlight;
+import dev.singlepull.unpack.Unpacker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Pulls images: resolve, fetch, verify, unpack, record. Three flight tables make concurrent pulls share work: the
+ * ref table (a whole pull, keyed by reference, platform and credential identity), the blob table (one download per
+ * digest) and the unpacker's chain table (one unpack per ChainID). Thread-safe.
+ */
+public final class PullPipeline {
+    private final SingleFlight<RefKey, PulledImage> refs;
+    private final SingleFlight<Digest, ContentInfo> blobs;
+    private final PullJob.Dependencies deps;
+    private final Platform platform;
+
+    /**
+     * @param listener   receives the ref and blob tables' events (the chain table belongs to the unpacker)
+     * @param grace      how long abandoned work continues; null: to completion
+     */
+    public PullPipeline(RegistryClient registry, ContentStore content, MetadataDb db, Unpacker unpacker,
+                        Platform platform, int maxConcurrentDownloads, FlightListener listener, Duration grace) {
+        this.refs = SingleFlight.<RefKey, PulledImage>builder("ref").listener(listener).grace(grace).build();
+        this.blobs = SingleFlight.<Digest, ContentInfo>builder("blob").listener(listener).grace(grace).build();
+        this.platform = platform;
+        this.deps = new PullJob.Dependencies(registry, content, db, unpacker,
+                new BlobFetcher(blobs, content, registry, maxConcurrentDownloads), platform);
+    }
+
+    /**
+     * Starts or joins the pull of {@code ref} with {@code credentials}. The returned call completes with the pulled
+     * image or the pull's failure; cancelling it detaches only this caller.
+     */
+    public Call<PulledImage> pull(ImageRef ref, Credentials credentials) {
+        RefKey key = new RefKey(ref.canonical(), platform, credentials.identity());
+        return refs.join(key, ctx -> new PullJob(deps, ref, credentials, ctx).run());
+    }
+
+    /** The live flights of the ref and blob tables. */
+    public List<FlightInfo> flights() {
+        List<FlightInfo> all = new ArrayList<>(refs.flights());
+        all.addAll(blobs.flights());
+        return all;
+    }
+}

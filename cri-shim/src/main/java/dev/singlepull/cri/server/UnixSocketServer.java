@@ -1,0 +1,103 @@
+package dev.singlepull.cri.server;
+
+import dev.singlepull.errdefs.ErrorKind;
+import dev.singlepull.errdefs.SinglepullException;
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A gRPC server on a unix domain socket (mode 0660), with every call on its own virtual thread: PullImage blocks
+ * for as long as a pull takes, and costs only a virtual thread while it does.
+ */
+public final class UnixSocketServer implements AutoCloseable {
+    private final Server server;
+    private final Path socket;
+    private final EpollEventLoopGroup boss;
+    private final EpollEventLoopGroup workers;
+    private final ExecutorService calls;
+
+    private UnixSocketServer(Server server, Path socket, EpollEventLoopGroup boss, EpollEventLoopGroup workers,
+                             ExecutorService calls) {
+        this.server = server;
+        this.socket = socket;
+        this.boss = boss;
+        this.workers = workers;
+        this.calls = calls;
+    }
+
+    /**
+     * Binds {@code socket} and starts serving. A socket file left by a process that died is replaced (the caller
+     * holds the root's lock, so no live server owns it). UNAVAILABLE when binding fails.
+     */
+    public static UnixSocketServer start(Path socket, List<BindableService> services) {
+        try {
+            Files.createDirectories(socket.toAbsolutePath().getParent());
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            throw new SinglepullException(ErrorKind.UNAVAILABLE, "cannot prepare socket " + socket + ": " + e, e);
+        }
+        EpollEventLoopGroup boss = new EpollEventLoopGroup(1);
+        EpollEventLoopGroup workers = new EpollEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
+        ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                .channelType(EpollServerDomainSocketChannel.class)
+                .bossEventLoopGroup(boss)
+                .workerEventLoopGroup(workers)
+                .executor(calls)
+                .maxInboundMessageSize(16 * 1024 * 1024);
+        services.forEach(builder::addService);
+        try {
+            Server server = builder.build().start();
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
+            return new UnixSocketServer(server, socket, boss, workers, calls);
+        } catch (IOException e) {
+            boss.shutdownGracefully();
+            workers.shutdownGracefully();
+            calls.shutdownNow();
+            throw new SinglepullException(ErrorKind.UNAVAILABLE, "cannot listen on " + socket + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    /** Stops accepting calls, gives running calls a few seconds, then closes the socket. */
+    @Override
+    public void close() {
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+                server.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        calls.shutdownNow();
+        try {
+            Files.deleteIfExists(socket);
+        } catch (IOException ignored) {
+            // a stale socket is replaced at the next start
+        }
+    }
+}
