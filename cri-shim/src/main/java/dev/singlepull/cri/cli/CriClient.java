@@ -13,6 +13,7 @@ public final class CriClient implements AutoCloseable {
     private final ManagedChannel channel;
 
     public CriClient(String endpoint) {
+        dev.singlepull.cri.server.QuietNetty.apply();
         String target = endpoint.startsWith("unix:") ? endpoint : "unix://" + java.nio.file.Path.of(endpoint).toAbsolutePath();
         this.channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
                 .maxInboundMessageSize(16 * 1024 * 1024)

@@ -42,6 +42,7 @@ public final class UnixSocketServer implements AutoCloseable {
      * holds the root's lock, so no live server owns it). UNAVAILABLE when binding fails.
      */
     public static UnixSocketServer start(Path socket, List<BindableService> services) {
+        QuietNetty.apply();
         try {
             Files.createDirectories(socket.toAbsolutePath().getParent());
             Files.deleteIfExists(socket);
