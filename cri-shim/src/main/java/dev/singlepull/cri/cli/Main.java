@@ -30,7 +30,17 @@ public final class Main implements Runnable {
 
     static String message(Throwable e) {
         if (e instanceof StatusRuntimeException sre) {
-            return sre.getStatus().getCode() + ": " + sre.getStatus().getDescription();
+            String text = sre.getStatus().getCode() + ": " + sre.getStatus().getDescription();
+            Throwable root = sre;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            if (sre.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE && root != sre) {
+                String why = root instanceof java.io.FileNotFoundException ? "no socket at that path"
+                        : root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+                text += " (" + why + "; is `singlepull serve` running on that socket?)";
+            }
+            return text;
         }
         if (e instanceof SinglepullException se) {
             return se.kind() + ": " + se.getMessage();
