@@ -50,7 +50,8 @@ public final class Node implements AutoCloseable {
             this.unpacker = new Unpacker(content, snapshots, chains, new UnpackLimits(config.maxConcurrentUnpacks()));
             this.registry = new RegistryClient(new RegistryHosts(config.insecureRegistries()));
             this.pipeline = new PullPipeline(registry, content, db, unpacker, config.platform(),
-                    config.maxConcurrentDownloads(), listener, config.grace().orElse(null));
+                    config.maxConcurrentDownloads(), listener, config.grace().orElse(null),
+                    PullPipeline.downloadStallPolicy(config.minTransferRate(), config.stallWindow()));
             GarbageCollector gc = new GarbageCollector(db,
                     List.of(LocalContentStore.collectorFor(content), snapshots.collector()));
             this.images = new ImageService(pipeline, db, content, gc, root);

@@ -5,13 +5,16 @@ import dev.singlepull.errdefs.SinglepullException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * A namespace in which units of blocking work run with duplicate suppression: concurrent {@link #join} calls for
@@ -44,6 +47,7 @@ public final class SingleFlight<K, V> {
     private final Duration grace;
     private final Clock clock;
     private final ConcurrentHashMap<K, Flight<K, V>> flights = new ConcurrentHashMap<>();
+    private final StallWatchdog watchdog;
 
     private SingleFlight(Builder<K, V> builder) {
         this.tier = builder.tier;
@@ -51,6 +55,14 @@ public final class SingleFlight<K, V> {
         this.listener = builder.listener;
         this.grace = builder.grace;
         this.clock = builder.clock;
+        if (builder.stallPolicy != null) {
+            this.watchdog = new StallWatchdog(this, builder.stallPolicy, builder.nanoTime);
+            if (builder.sampleAutomatically) {
+                StallWatchdog.schedule(watchdog);
+            }
+        } else {
+            this.watchdog = null;
+        }
     }
 
     /** A table named by its tier ("ref", "blob", "chain"), used in metrics, listings and messages. */
@@ -113,8 +125,30 @@ public final class SingleFlight<K, V> {
         return out;
     }
 
+    /** The progress of every live flight whose key {@code matches}, by key. */
+    public Map<K, FlightProgress> progress(Predicate<? super K> matches) {
+        Map<K, FlightProgress> out = new LinkedHashMap<>();
+        flights.forEach((key, flight) -> {
+            if (matches.test(key)) {
+                out.put(key, flight.progress());
+            }
+        });
+        return out;
+    }
+
     public String tier() {
         return tier;
+    }
+
+    java.util.Collection<Flight<K, V>> liveFlights() {
+        return List.copyOf(flights.values());
+    }
+
+    /** Runs one stall check now (tests drive the watchdog by hand with a fake clock). */
+    void checkStalls() {
+        if (watchdog != null) {
+            watchdog.check();
+        }
     }
 
     Executor executor() {
@@ -158,6 +192,9 @@ public final class SingleFlight<K, V> {
         private FlightListener listener = FlightListener.NONE;
         private Duration grace;
         private Clock clock = Clock.systemUTC();
+        private StallPolicy stallPolicy;
+        private java.util.function.LongSupplier nanoTime = System::nanoTime;
+        private boolean sampleAutomatically = true;
 
         private Builder(String tier) {
             this.tier = Objects.requireNonNull(tier, "tier");
@@ -183,6 +220,19 @@ public final class SingleFlight<K, V> {
                 throw new IllegalArgumentException("negative grace " + grace);
             }
             this.grace = grace;
+            return this;
+        }
+
+        /** Aborts flights whose progress stalls below {@code policy}; default: no watchdog. */
+        public Builder<K, V> stallPolicy(StallPolicy policy) {
+            this.stallPolicy = Objects.requireNonNull(policy);
+            return this;
+        }
+
+        /** For tests: the watchdog's monotonic clock, sampled only when {@link SingleFlight#checkStalls} is called. */
+        Builder<K, V> manualStallClock(java.util.function.LongSupplier nanoTime) {
+            this.nanoTime = Objects.requireNonNull(nanoTime);
+            this.sampleAutomatically = false;
             return this;
         }
 

@@ -51,7 +51,7 @@ class RestartPersistenceIT {
     void aSecondServiceOnTheSameRootRefusesToStart() {
         try (SinglepullServer server = SinglepullServer.start()) {
             var e = assertThrows(SinglepullException.class, () -> Daemon.start(
-                    server.config().withSocket(server.root().resolveSibling("other.sock")), "test"));
+                    server.config().toBuilder().socket(server.root().resolveSibling("other.sock")).build(), "test"));
             assertEquals(ErrorKind.FAILED_PRECONDITION, e.kind());
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
         }

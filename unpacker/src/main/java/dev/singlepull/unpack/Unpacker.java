@@ -128,7 +128,11 @@ public final class Unpacker {
         return unpacks.get();
     }
 
-    private Call<SnapshotInfo> join(LayerRef layer, ChainId chainId, ChainId parent) {
+    /**
+     * Starts or joins the unpack of {@code chainId} without waiting: the caller's own handle, whose progress shows
+     * the unpack and whose cancel detaches only this caller. {@link #unpack} is this plus {@code await()}.
+     */
+    public Call<SnapshotInfo> join(LayerRef layer, ChainId chainId, ChainId parent) {
         Objects.requireNonNull(layer, "layer");
         Objects.requireNonNull(chainId, "chainId");
         return chains.join(chainId, context -> work(layer, chainId, parent, context));

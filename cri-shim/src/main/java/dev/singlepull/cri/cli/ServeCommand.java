@@ -35,23 +35,37 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]", description = "platform to pull (default linux/amd64)")
     String platform;
 
+    @Option(names = "--min-transfer-rate", paramLabel = "BYTES_PER_SECOND",
+            description = "a download slower than this over the stall window is aborted (default 10240)")
+    Long minTransferRate;
+
+    @Option(names = "--stall-window", paramLabel = "SECONDS", description = "the stall window (default 120)")
+    Long stallWindowSeconds;
+
     @Override
     public Integer call() throws InterruptedException {
         ShimConfig cfg = config != null ? ShimConfig.load(config)
                 : Files.exists(ShimConfig.SYSTEM_CONFIG) ? ShimConfig.load(ShimConfig.SYSTEM_CONFIG) : ShimConfig.defaults();
+        ShimConfig.Builder b = cfg.toBuilder();
         if (root != null) {
-            cfg = cfg.withRoot(root);
+            b.root(root);
         }
         if (socket != null) {
-            cfg = cfg.withSocket(socket);
+            b.socket(socket);
         }
         if (metricsAddress != null) {
-            cfg = cfg.withMetricsAddress(metricsAddress);
+            b.metricsAddress(metricsAddress);
         }
         if (platform != null) {
-            cfg = cfg.withPlatform(Platform.parse(platform));
+            b.platform(Platform.parse(platform));
         }
-        cfg = cfg.withInsecureRegistries(insecureRegistries);
+        if (minTransferRate != null) {
+            b.minTransferRate(minTransferRate);
+        }
+        if (stallWindowSeconds != null) {
+            b.stallWindow(java.time.Duration.ofSeconds(stallWindowSeconds));
+        }
+        cfg = b.addInsecureRegistries(insecureRegistries).build();
         Daemon daemon = Daemon.start(cfg, Main.VERSION);
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "singlepull-shutdown"));
         System.err.println("singlepull " + Main.VERSION + " serving on " + daemon.socket() + " (root "

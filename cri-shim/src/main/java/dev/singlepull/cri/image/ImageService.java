@@ -12,6 +12,7 @@ import dev.singlepull.cri.registry.Credentials;
 import dev.singlepull.cri.registry.ImageConfig;
 import dev.singlepull.cri.registry.ImageRef;
 import dev.singlepull.dedup.Call;
+import dev.singlepull.dedup.FlightProgress;
 import dev.singlepull.errdefs.SinglepullException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,6 +50,11 @@ public final class ImageService {
     /** Starts or joins the pull of {@code image}; INVALID_ARGUMENT for a bad reference. */
     public Call<PulledImage> pull(String image, Credentials credentials) {
         return pipeline.pull(ImageRef.parse(image), credentials);
+    }
+
+    /** The progress of a pull of {@code image} in flight, if there is one. INVALID_ARGUMENT for a bad reference. */
+    public Optional<FlightProgress> pullProgress(String image) {
+        return pipeline.progressOf(ImageRef.parse(image));
     }
 
     /**

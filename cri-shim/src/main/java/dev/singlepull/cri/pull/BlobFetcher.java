@@ -8,7 +8,9 @@ import dev.singlepull.cri.registry.Credentials;
 import dev.singlepull.cri.registry.Descriptor;
 import dev.singlepull.cri.registry.ImageRef;
 import dev.singlepull.cri.registry.RegistryClient;
+import dev.singlepull.dedup.Call;
 import dev.singlepull.dedup.FlightContext;
+import dev.singlepull.dedup.FlightProgress;
 import dev.singlepull.dedup.SingleFlight;
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
@@ -16,6 +18,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Semaphore;
+import java.util.function.Consumer;
 
 /**
  * Brings blobs into the content store, once per digest however many pulls ask: every fetch is a flight in the blob
@@ -23,6 +26,8 @@ import java.util.concurrent.Semaphore;
  * left in its ingest. The download permit is taken inside the flight, so waiters hold none. Thread-safe.
  */
 final class BlobFetcher {
+    /** The phase of a blob flight while bytes flow; the stall watchdog judges only this phase. */
+    static final String DOWNLOADING = "downloading";
     private static final int COPY_BUFFER = 256 * 1024;
 
     private final SingleFlight<Digest, ContentInfo> blobs;
@@ -38,13 +43,20 @@ final class BlobFetcher {
         this.downloads = new Semaphore(maxConcurrentDownloads, true);
     }
 
-    /** Returns once {@code blob} is committed; the blob's flight is shared with every other caller of its digest. */
-    ContentInfo fetch(ImageRef ref, Descriptor blob, Credentials credentials) {
+    /**
+     * Returns once {@code blob} is committed; the blob's flight is shared with every other caller of its digest.
+     * {@code shown} receives the progress to display for it: the shared download's, or a finished one when the
+     * blob was already committed.
+     */
+    ContentInfo fetch(ImageRef ref, Descriptor blob, Credentials credentials, Consumer<FlightProgress> shown) {
         var existing = content.info(blob.digest());
         if (existing.isPresent()) {
+            shown.accept(FlightProgress.finished("already exists", blob.size()));
             return existing.get();
         }
-        return blobs.run(blob.digest(), ctx -> download(ref, blob, credentials, ctx));
+        Call<ContentInfo> call = blobs.join(blob.digest(), ctx -> download(ref, blob, credentials, ctx));
+        shown.accept(call.progress());
+        return call.await();
     }
 
     private ContentInfo download(ImageRef ref, Descriptor blob, Credentials credentials, FlightContext ctx)
@@ -76,12 +88,13 @@ final class BlobFetcher {
                     content.abort(ingest);
                     writer = content.writer(ingest, blob.digest(), blob.size());
                 }
-                ctx.progress().phase("downloading");
+                ctx.progress().phase(DOWNLOADING);
                 ctx.progress().done(stream.offset());
                 copy(stream.body(), writer, blob, ctx);
             }
+            ctx.progress().phase("verifying");
             ContentInfo info = writer.commit();
-            ctx.progress().phase("done");
+            ctx.progress().phase("downloaded");
             return info;
         } finally {
             writer.close();

@@ -13,10 +13,13 @@ import dev.singlepull.cri.registry.ImageRef;
 import dev.singlepull.cri.registry.Manifests;
 import dev.singlepull.cri.registry.Platform;
 import dev.singlepull.cri.registry.RegistryClient;
+import dev.singlepull.dedup.Call;
 import dev.singlepull.dedup.FlightContext;
+import dev.singlepull.dedup.FlightProgress;
 import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.ChainId;
 import dev.singlepull.unpack.LayerRef;
+import dev.singlepull.unpack.SnapshotInfo;
 import dev.singlepull.unpack.Unpacker;
 import java.io.IOException;
 import java.io.InputStream;
@@ -72,7 +75,7 @@ final class PullJob {
             lease.add(Leases.CONTENT, manifest.config().digest().toString());
 
             ctx.progress().phase("fetching config");
-            deps.blobs().fetch(ref, manifest.config(), credentials);
+            deps.blobs().fetch(ref, manifest.config(), credentials, shown -> { });
             ImageConfig config = ImageConfig.parse(readBlob(manifest.config().digest()), ref.toString());
             if (config.diffIds().size() != manifest.layers().size()) {
                 throw SinglepullException.dataLoss("image " + ref + " has " + manifest.layers().size()
@@ -116,9 +119,14 @@ final class PullJob {
                 LayerRef layerRef = new LayerRef(layer.digest(), layer.mediaType(), layer.size(), config.diffIds().get(i));
                 ChainId chainId = chain.get(i);
                 ChainId parent = i == 0 ? null : chain.get(i - 1);
+                String part = layer.digest().toString();
+                ctx.progress().part(part, FlightProgress.finished("waiting", 0));
                 futures.add(perLayer.submit(() -> {
-                    deps.blobs().fetch(ref, layer, credentials);
-                    deps.unpacker().unpack(layerRef, chainId, parent);
+                    deps.blobs().fetch(ref, layer, credentials, shown -> ctx.progress().part(part, shown));
+                    Call<SnapshotInfo> unpack = deps.unpacker().join(layerRef, chainId, parent);
+                    ctx.progress().part(part, unpack.progress());
+                    unpack.await();
+                    ctx.progress().part(part, FlightProgress.finished("pull complete", layer.size()));
                     ctx.progress().advance(layer.size());
                     return null;
                 }));

@@ -11,11 +11,14 @@ import dev.singlepull.cri.registry.RegistryClient;
 import dev.singlepull.dedup.Call;
 import dev.singlepull.dedup.FlightInfo;
 import dev.singlepull.dedup.FlightListener;
+import dev.singlepull.dedup.FlightProgress;
 import dev.singlepull.dedup.SingleFlight;
+import dev.singlepull.dedup.StallPolicy;
 import dev.singlepull.unpack.Unpacker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Pulls images: resolve, fetch, verify, unpack, record. Three flight tables make concurrent pulls share work: the
@@ -31,14 +34,22 @@ public final class PullPipeline {
     /**
      * @param listener   receives the ref and blob tables' events (the chain table belongs to the unpacker)
      * @param grace      how long abandoned work continues; null: to completion
+     * @param stallPolicy the minimum rate a blob download must keep
      */
     public PullPipeline(RegistryClient registry, ContentStore content, MetadataDb db, Unpacker unpacker,
-                        Platform platform, int maxConcurrentDownloads, FlightListener listener, Duration grace) {
+                        Platform platform, int maxConcurrentDownloads, FlightListener listener, Duration grace,
+                        StallPolicy stallPolicy) {
         this.refs = SingleFlight.<RefKey, PulledImage>builder("ref").listener(listener).grace(grace).build();
-        this.blobs = SingleFlight.<Digest, ContentInfo>builder("blob").listener(listener).grace(grace).build();
+        this.blobs = SingleFlight.<Digest, ContentInfo>builder("blob").listener(listener).grace(grace)
+                .stallPolicy(stallPolicy).build();
         this.platform = platform;
         this.deps = new PullJob.Dependencies(registry, content, db, unpacker,
                 new BlobFetcher(blobs, content, registry, maxConcurrentDownloads), platform);
+    }
+
+    /** Downloads (phase "downloading") slower than {@code minBytesPerSecond} over {@code window} are aborted. */
+    public static StallPolicy downloadStallPolicy(long minBytesPerSecond, Duration window) {
+        return new StallPolicy(minBytesPerSecond, window, java.util.Set.of(BlobFetcher.DOWNLOADING));
     }
 
     /**
@@ -48,6 +59,14 @@ public final class PullPipeline {
     public Call<PulledImage> pull(ImageRef ref, Credentials credentials) {
         RefKey key = new RefKey(ref.canonical(), platform, credentials.identity());
         return refs.join(key, ctx -> new PullJob(deps, ref, credentials, ctx).run());
+    }
+
+    /**
+     * The progress of a pull of {@code ref} in flight, whoever's credentials it runs with (progress shows phases and
+     * byte counts only); empty when none is in flight. Its parts are the layers, by digest.
+     */
+    public Optional<FlightProgress> progressOf(ImageRef ref) {
+        return refs.progress(key -> key.ref().equals(ref.canonical())).values().stream().findFirst();
     }
 
     /** The live flights of the ref and blob tables. */

@@ -4,17 +4,33 @@ import dev.singlepull.api.admin.v1.AdminGrpc;
 import dev.singlepull.api.admin.v1.Flight;
 import dev.singlepull.api.admin.v1.ListFlightsRequest;
 import dev.singlepull.api.admin.v1.ListFlightsResponse;
+import dev.singlepull.api.admin.v1.PullProgress;
+import dev.singlepull.api.admin.v1.WatchPullRequest;
 import dev.singlepull.dedup.FlightInfo;
+import dev.singlepull.dedup.FlightProgress;
+import io.grpc.Context;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
-/** singlepull's own Admin service: the live flights of every table. */
+/**
+ * singlepull's own Admin service: the live flights of every table, and the progress of one pull as it goes. A
+ * watch sends a reading every {@link #WATCH_INTERVAL} while the pull is in flight (a display refresh for people,
+ * not a wait: nothing in the pull waits on it), then a last message with {@code done} set.
+ */
 final class AdminGrpcService extends AdminGrpc.AdminImplBase {
-    private final Supplier<List<FlightInfo>> flights;
+    static final Duration WATCH_INTERVAL = Duration.ofMillis(250);
 
-    AdminGrpcService(Supplier<List<FlightInfo>> flights) {
+    private final Supplier<List<FlightInfo>> flights;
+    private final Function<String, Optional<FlightProgress>> pullProgress;
+
+    AdminGrpcService(Supplier<List<FlightInfo>> flights, Function<String, Optional<FlightProgress>> pullProgress) {
         this.flights = flights;
+        this.pullProgress = pullProgress;
     }
 
     @Override
@@ -22,19 +38,47 @@ final class AdminGrpcService extends AdminGrpc.AdminImplBase {
         CallBridge.answer(observer, () -> {
             ListFlightsResponse.Builder response = ListFlightsResponse.newBuilder();
             for (FlightInfo f : flights.get()) {
-                if (!request.getTier().isEmpty() && !request.getTier().equals(f.tier())) {
-                    continue;
+                if (request.getTier().isEmpty() || request.getTier().equals(f.tier())) {
+                    response.addFlights(toProto(f.tier(), f.key(), f.waiters(), f.progress(), f.age().toMillis()));
                 }
-                response.addFlights(Flight.newBuilder()
-                        .setTier(f.tier())
-                        .setKey(f.key())
-                        .setWaiters(f.waiters())
-                        .setPhase(f.progress().phase())
-                        .setBytesDone(f.progress().done())
-                        .setBytesTotal(f.progress().total())
-                        .setAgeMillis(f.age().toMillis()));
             }
             return response.build();
         });
+    }
+
+    @Override
+    public void watchPull(WatchPullRequest request, StreamObserver<PullProgress> observer) {
+        var serverObserver = (ServerCallStreamObserver<PullProgress>) observer;
+        try {
+            while (!Context.current().isCancelled() && !serverObserver.isCancelled()) {
+                Optional<FlightProgress> progress = pullProgress.apply(request.getImage());
+                if (progress.isEmpty()) {
+                    observer.onNext(PullProgress.newBuilder().setImage(request.getImage()).setDone(true).build());
+                    observer.onCompleted();
+                    return;
+                }
+                PullProgress.Builder reading = PullProgress.newBuilder().setImage(request.getImage());
+                reading.addItems(toProto("ref", request.getImage(), 0, progress.get().snapshot(), 0));
+                progress.get().parts().forEach((name, part) -> reading.addItems(toProto("layer", name, 0, part, 0)));
+                observer.onNext(reading.build());
+                Thread.sleep(WATCH_INTERVAL);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            observer.onError(StatusMapper.toStatus(e));
+        }
+    }
+
+    private static Flight toProto(String tier, String key, int waiters, FlightProgress.Snapshot p, long ageMillis) {
+        return Flight.newBuilder()
+                .setTier(tier)
+                .setKey(key)
+                .setWaiters(waiters)
+                .setPhase(p.phase())
+                .setBytesDone(p.done())
+                .setBytesTotal(p.total())
+                .setAgeMillis(ageMillis)
+                .build();
     }
 }
