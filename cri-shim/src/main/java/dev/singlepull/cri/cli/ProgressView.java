@@ -26,6 +26,21 @@ abstract sealed class ProgressView permits ProgressView.Bars, ProgressView.Lines
 
     abstract void show(PullProgress reading);
 
+    /**
+     * Called once the pull has succeeded: shows every layer seen as complete (the last reading may predate the end
+     * of the last layers).
+     */
+    abstract void complete();
+
+    /** The last reading, with every layer marked complete. */
+    static PullProgress completed(PullProgress last) {
+        PullProgress.Builder done = last.toBuilder().clearItems();
+        for (Flight f : last.getItemsList()) {
+            done.addItems(f.toBuilder().setPhase("pull complete").setBytesDone(Math.max(f.getBytesTotal(), 0)));
+        }
+        return done.build();
+    }
+
     static String shortName(String key) {
         String hex = key.startsWith("sha256:") ? key.substring(7) : key;
         return hex.length() > 12 ? hex.substring(0, 12) : hex;
@@ -41,13 +56,20 @@ abstract sealed class ProgressView permits ProgressView.Bars, ProgressView.Lines
     static final class Bars extends ProgressView {
         private static final int WIDTH = 50;
         private int drawn;
+        private PullProgress last = PullProgress.getDefaultInstance();
 
         Bars(PrintStream out) {
             super(out);
         }
 
         @Override
+        void complete() {
+            show(completed(last));
+        }
+
+        @Override
         void show(PullProgress reading) {
+            last = reading;
             StringBuilder frame = new StringBuilder();
             if (drawn > 0) {
                 frame.append("\u001b[").append(drawn).append('A'); // back to the first bar
@@ -76,13 +98,20 @@ abstract sealed class ProgressView permits ProgressView.Bars, ProgressView.Lines
     /** One line per change of a layer's phase: readable in logs and pipes. */
     static final class Lines extends ProgressView {
         private final Map<String, String> lastPhase = new LinkedHashMap<>();
+        private PullProgress last = PullProgress.getDefaultInstance();
 
         Lines(PrintStream out) {
             super(out);
         }
 
         @Override
+        void complete() {
+            show(completed(last));
+        }
+
+        @Override
         void show(PullProgress reading) {
+            last = reading;
             for (Flight f : reading.getItemsList()) {
                 if (!f.getTier().equals("layer") || f.getPhase().equals(lastPhase.get(f.getKey()))) {
                     continue;

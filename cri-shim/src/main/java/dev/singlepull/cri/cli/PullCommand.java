@@ -46,10 +46,15 @@ final class PullCommand implements Runnable {
         try (CriClient cri = client.connect()) {
             CompletableFuture<PullImageResponse> pull = CompletableFuture.supplyAsync(
                     () -> cri.images().pullImage(request.build()), r -> Thread.ofVirtual().start(r));
+            ProgressView view = ProgressView.forConsole(System.out);
             if (!quiet) {
-                watch(cri, pull);
+                watch(cri, pull, view);
             }
-            System.out.println("Image is up to date for " + pull.get().getImageRef());
+            String imageRef = pull.get().getImageRef();
+            if (!quiet) {
+                view.complete();
+            }
+            System.out.println("Image is up to date for " + imageRef);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
@@ -61,8 +66,8 @@ final class PullCommand implements Runnable {
     }
 
     /** Shows progress until the pull call returns; re-attaches if the pull had not started yet when asked. */
-    private void watch(CriClient cri, CompletableFuture<PullImageResponse> pull) throws InterruptedException {
-        ProgressView view = ProgressView.forConsole(System.out);
+    private void watch(CriClient cri, CompletableFuture<PullImageResponse> pull, ProgressView view)
+            throws InterruptedException {
         while (!pull.isDone()) {
             try {
                 Iterator<PullProgress> readings = cri.admin().watchPull(
