@@ -24,17 +24,26 @@ public final class Manifests {
     /** An index (manifest list): platform manifests. */
     public record Index(String mediaType, List<Descriptor> manifests) {
         /**
-         * The manifest for {@code wanted}: the first exact match (variant included), else the first that
-         * {@link Platform#accepts} it. FAILED_PRECONDITION naming the platforms present when none matches.
+         * The manifest for {@code wanted}: the best that {@link Platform#accepts} it (the same platform first, then
+         * the newest variant that runs; the first in the index on a tie). FAILED_PRECONDITION naming the platforms
+         * present when none matches.
          */
         public Descriptor select(Platform wanted, String ref) {
-            Optional<Descriptor> exact = manifests.stream()
-                    .filter(d -> d.platform().filter(wanted::equals).isPresent()).findFirst();
-            return exact.or(() -> manifests.stream()
-                            .filter(d -> d.platform().filter(wanted::accepts).isPresent()).findFirst())
-                    .orElseThrow(() -> SinglepullException.failedPrecondition("no manifest for platform " + wanted
-                            + " in " + ref + "; present: " + manifests.stream()
-                            .map(d -> d.platform().map(Platform::toString).orElse("unknown")).toList()));
+            Descriptor best = null;
+            int bestRank = -1;
+            for (Descriptor d : manifests) {
+                int rank = d.platform().map(wanted::rank).orElse(-1);
+                if (rank > bestRank) {
+                    best = d;
+                    bestRank = rank;
+                }
+            }
+            if (best == null) {
+                throw SinglepullException.failedPrecondition("no manifest for platform " + wanted + " in " + ref
+                        + "; present: " + manifests.stream()
+                        .map(d -> d.platform().map(Platform::toString).orElse("unknown")).toList());
+            }
+            return best;
         }
     }
 
