@@ -8,7 +8,7 @@ import dev.singlepull.cri.config.ShimConfig;
 import dev.singlepull.cri.image.ImageService;
 import dev.singlepull.cri.pull.PullPipeline;
 import dev.singlepull.cri.registry.RegistryClient;
-import dev.singlepull.cri.registry.RegistryHosts;
+import dev.singlepull.cri.registry.RegistryListener;
 import dev.singlepull.cri.server.RootLock;
 import dev.singlepull.dedup.FlightInfo;
 import dev.singlepull.dedup.FlightListener;
@@ -38,7 +38,7 @@ public final class Node implements AutoCloseable {
     private final PullPipeline pipeline;
     private final ImageService images;
 
-    private Node(ShimConfig config, FlightListener listener) {
+    private Node(ShimConfig config, FlightListener listener, RegistryListener registryListener) {
         Path root = config.root().toAbsolutePath();
         this.lock = RootLock.acquire(root);
         try {
@@ -48,9 +48,10 @@ public final class Node implements AutoCloseable {
             this.chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").listener(listener)
                     .grace(config.grace().orElse(null)).build();
             this.unpacker = new Unpacker(content, snapshots, chains, new UnpackLimits(config.maxConcurrentUnpacks()));
-            this.registry = new RegistryClient(new RegistryHosts(config.insecureRegistries()));
+            this.registry = new RegistryClient(config.registry(), registryListener);
             this.pipeline = new PullPipeline(registry, content, db, unpacker, config.platform(),
-                    config.maxConcurrentDownloads(), listener, config.grace().orElse(null),
+                    config.maxConcurrentDownloads(), config.registry().maxBlobResumes(), listener,
+                    config.grace().orElse(null),
                     PullPipeline.downloadStallPolicy(config.minTransferRate(), config.stallWindow()));
             GarbageCollector gc = new GarbageCollector(db,
                     List.of(LocalContentStore.collectorFor(content), snapshots.collector()));
@@ -63,7 +64,16 @@ public final class Node implements AutoCloseable {
 
     /** Opens the root of {@code config}; FAILED_PRECONDITION when another process holds it. */
     public static Node open(ShimConfig config, FlightListener listener) {
-        return new Node(config, listener);
+        return open(config, listener, RegistryListener.NONE);
+    }
+
+    /**
+     * Opens the root of {@code config}, with {@code registryListener} hearing the registry client's retries,
+     * fallbacks and resumes. FAILED_PRECONDITION when another process holds the root; INVALID_ARGUMENT for a bad
+     * hosts configuration.
+     */
+    public static Node open(ShimConfig config, FlightListener listener, RegistryListener registryListener) {
+        return new Node(config, listener, registryListener);
     }
 
     public ImageService images() {
