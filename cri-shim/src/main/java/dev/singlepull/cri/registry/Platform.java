@@ -19,7 +19,7 @@ public record Platform(String os, String architecture, Optional<String> variant)
 
     /** Parses {@code linux/amd64} or {@code linux/arm64/v8}; INVALID_ARGUMENT otherwise. */
     public static Platform parse(String text) {
-        String[] parts = text.split("/");
+        String[] parts = text.split("/", -1);
         if (parts.length < 2 || parts.length > 3 || parts[0].isBlank() || parts[1].isBlank()
                 || (parts.length == 3 && parts[2].isBlank())) {
             throw SinglepullException.invalidArgument("platform '" + text + "' is not os/architecture[/variant]");
