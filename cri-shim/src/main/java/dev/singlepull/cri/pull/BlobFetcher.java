@@ -96,9 +96,11 @@ final class BlobFetcher {
         ContentWriter writer = content.writer(ingest, blob.digest(), blob.size());
         try {
             int resumes = 0;
+            String host = "the store";
             while (writer.offset() < blob.size()) {
                 long offset = writer.offset();
                 RegistryClient.BlobStream stream = registry.openBlob(ref, blob, offset, credentials);
+                host = stream.host();
                 if (stream.offset() != offset) {
                     // the server ignored the range: start the ingest over
                     writer.close();
@@ -120,7 +122,13 @@ final class BlobFetcher {
                 }
             }
             ctx.progress().phase("verifying");
-            ContentInfo info = writer.commit();
+            ContentInfo info;
+            try {
+                info = writer.commit();
+            } catch (SinglepullException e) {
+                throw e.kind() == ErrorKind.DATA_LOSS ? new SinglepullException(ErrorKind.DATA_LOSS, "blob "
+                        + blob.digest() + " of " + ref + " downloaded from " + host + ": " + e.getMessage(), e) : e;
+            }
             ctx.progress().phase("downloaded");
             return info;
         } finally {
