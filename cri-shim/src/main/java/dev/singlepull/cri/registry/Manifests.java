@@ -56,6 +56,32 @@ public final class Manifests {
     }
 
     /**
+     * FAILED_PRECONDITION if {@code document} is a Docker schema 1 manifest (by Content-Type or shape). Called before
+     * the digest check: a signed schema 1 manifest's digest covers its payload without the signatures, so it would
+     * otherwise look corrupt.
+     */
+    public static void refuseSchema1(byte[] document, String contentType, String ref) {
+        String declared = contentType == null ? "" : contentType.split(";")[0].strip();
+        boolean schema1 = MediaTypes.SCHEMA1.contains(declared);
+        if (!schema1) {
+            try {
+                JsonNode root = JSON.readTree(document);
+                schema1 = root != null && root.path("schemaVersion").asInt() == 1;
+            } catch (IOException e) {
+                schema1 = false; // not JSON: the digest check or the parser will say so
+            }
+        }
+        if (schema1) {
+            throw schema1(ref);
+        }
+    }
+
+    private static SinglepullException schema1(String ref) {
+        return SinglepullException.failedPrecondition("manifest of " + ref
+                + " is Docker schema 1, which is no longer supported; push it again as schema 2 or OCI");
+    }
+
+    /**
      * The media type of a manifest document: the registry's Content-Type when it is a known one, else the
      * document's own {@code mediaType} field, else inferred from its shape (an OCI manifest may omit the field).
      */
@@ -65,8 +91,7 @@ public final class Manifests {
         String field = root.path("mediaType").asText("");
         String type = !field.isEmpty() ? field : declared;
         if (MediaTypes.SCHEMA1.contains(type) || root.path("schemaVersion").asInt() == 1) {
-            throw SinglepullException.failedPrecondition("manifest of " + ref
-                    + " is Docker schema 1, which is no longer supported; push it again as schema 2 or OCI");
+            throw schema1(ref);
         }
         if (isIndex(type) || MediaTypes.MANIFESTS.contains(type)) {
             return type;

@@ -136,13 +136,15 @@ public final class RegistryClient {
         URI uri = endpoint.uri(ref.repository(), "/manifests/" + digest);
         HttpResponse<byte[]> response = getDocument(endpoint, ref, uri, credentials);
         byte[] bytes = response.body();
+        String contentType = response.headers().firstValue("Content-Type").orElse("");
+        String what = ref + " (from " + endpoint.authority() + ")";
+        Manifests.refuseSchema1(bytes, contentType, what);
         Digest actual = Digest.fromHash(digest.algorithm(), digest.newHasher().digest(bytes));
         if (!actual.equals(digest)) {
             throw SinglepullException.dataLoss("manifest " + ref + " from " + endpoint.authority() + " has digest "
                     + actual + ", expected " + digest);
         }
-        String mediaType = Manifests.mediaTypeOf(bytes, response.headers().firstValue("Content-Type").orElse(""),
-                ref + " (from " + endpoint.authority() + ")");
+        String mediaType = Manifests.mediaTypeOf(bytes, contentType, what);
         return new Document(digest, mediaType, bytes);
     }
 

@@ -48,6 +48,17 @@ class ManifestsTest {
     }
 
     @Test
+    void schema1IsRecognizedBeforeItsDigestIsChecked() {
+        byte[] signed = json("{'schemaVersion':1,'name':'a','fsLayers':[],'signatures':[{}]}");
+        assertEquals(ErrorKind.FAILED_PRECONDITION, assertThrows(SinglepullException.class,
+                () -> Manifests.refuseSchema1(signed, MediaTypes.DOCKER_SCHEMA1_SIGNED + "; charset=utf-8", "r")).kind());
+        assertEquals(ErrorKind.FAILED_PRECONDITION, assertThrows(SinglepullException.class,
+                () -> Manifests.refuseSchema1(signed, "application/json", "r")).kind());
+        Manifests.refuseSchema1(json("{'schemaVersion':2}"), MediaTypes.OCI_MANIFEST, "r");
+        Manifests.refuseSchema1("not json".getBytes(StandardCharsets.UTF_8), "", "r");
+    }
+
+    @Test
     void mediaTypeComesFromTheDocumentThenTheHeaderThenItsShape() {
         byte[] docker = json("{'schemaVersion':2,'mediaType':'" + MediaTypes.DOCKER_MANIFEST + "','config':{},'layers':[]}");
         assertEquals(MediaTypes.DOCKER_MANIFEST, Manifests.mediaTypeOf(docker, MediaTypes.OCI_MANIFEST, "r"));
