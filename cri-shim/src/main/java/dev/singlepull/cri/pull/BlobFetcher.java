@@ -81,13 +81,16 @@ final class BlobFetcher {
         }
         ctx.progress().phase("waiting for a download slot");
         ctx.progress().total(blob.size());
-        try (RegistryClient.Slot slot = registry.downloadSlot(ref)) {
+        RegistryClient.Slot registrySlot = registry.downloadSlot(ref);
+        try {
             downloads.acquire();
             try {
                 return copyIntoStore(ref, blob, credentials, ctx);
             } finally {
                 downloads.release();
             }
+        } finally {
+            registrySlot.close();
         }
     }
 
