@@ -26,7 +26,7 @@ class BlobRedirectIT {
         try (RegistryProcess registry = RegistryProcess.startWithHtpasswd("alice", "s3cret-pass");
              RedirectingFront front = RedirectingFront.start(registry);
              SinglepullServer server = SinglepullServer.start()) {
-            PushedImage image = TestImages.push(registry, TestImages.sampleImage("team/redirected", "v1", 200_000, 701));
+            PushedImage image = TestImages.push(registry, SmallImages.of("team/redirected", "v1", 701));
             try (CriClient cri = server.client()) {
                 assertEquals(image.imageId(), cri.images().pullImage(
                         Cri.pull(front.hostPort() + "/team/redirected:v1", "alice", "s3cret-pass")).getImageRef());

@@ -108,21 +108,18 @@ class HostsConfigIT {
         }
     }
 
-    /**
-     * The image's config and its own layers came from {@code registry}, once each. (Sample images share their base
-     * layer, which an earlier test of this class may have brought into the store already.)
-     */
+    /** The image's config and layers came from {@code registry}, once each. */
     private static void assertFetchedOnceFrom(RegistryProcess registry, PushedImage image) {
-        List<String> own = new java.util.ArrayList<>(image.layerDigests().subList(1, image.layerDigests().size()));
-        own.add(image.configDigest());
-        for (String digest : own) {
+        List<String> blobs = new java.util.ArrayList<>(image.layerDigests());
+        blobs.add(image.configDigest());
+        for (String digest : blobs) {
             assertEquals(1, registry.blobGets(digest), digest + " from " + registry + ": " + registry.requests());
         }
     }
 
     @Test
     void aMirrorServesPullsOfARegistryThatIsDown() {
-        PushedImage image = TestImages.push(store, TestImages.sampleImage("team/mirrored", "v1", 60_000, 501));
+        PushedImage image = TestImages.push(store, SmallImages.of("team/mirrored", "v1", 501));
         mirror.clearLog();
         try (CriClient cri = server.client()) {
             String ref = deadRegistry + "/team/mirrored:v1";
@@ -138,7 +135,7 @@ class HostsConfigIT {
 
     @Test
     void dockerHubPullsGoToTheLocalMirror() {
-        PushedImage image = TestImages.push(store, TestImages.sampleImage("library/hubimage", "7", 60_000, 502));
+        PushedImage image = TestImages.push(store, SmallImages.of("library/hubimage", "7", 502));
         mirror.clearLog();
         try (CriClient cri = server.client()) {
             assertEquals(image.imageId(), cri.images().pullImage(Cri.pull("hubimage:7")).getImageRef());
@@ -150,7 +147,7 @@ class HostsConfigIT {
 
     @Test
     void failingMirrorsFallBackInOrderToTheRegistryItself() {
-        PushedImage image = TestImages.push(store, TestImages.sampleImage("team/fallback", "v1", 60_000, 503));
+        PushedImage image = TestImages.push(store, SmallImages.of("team/fallback", "v1", 503));
         store.clearLog();
         emptyMirror.clearLog();
         failingMirror.clearLog();
@@ -169,7 +166,7 @@ class HostsConfigIT {
 
     @Test
     void httpsWithTheConfiguredCa() {
-        PushedImage image = TestImages.push(store, TestImages.sampleImage("team/tls", "v1", 60_000, 504));
+        PushedImage image = TestImages.push(store, SmallImages.of("team/tls", "v1", 504));
         try (CriClient cri = server.client()) {
             String ref = tlsRegistry.hostPort() + "/team/tls:v1";
             assertEquals(image.imageId(), cri.images().pullImage(Cri.pull(ref)).getImageRef());
@@ -180,7 +177,7 @@ class HostsConfigIT {
 
     @Test
     void httpsWithSkipVerify() {
-        PushedImage image = TestImages.push(store, TestImages.sampleImage("team/tls-skip", "v1", 60_000, 505));
+        PushedImage image = TestImages.push(store, SmallImages.of("team/tls-skip", "v1", 505));
         try (CriClient cri = server.client()) {
             String ref = tlsRegistrySkipVerify.hostPort() + "/team/tls-skip:v1";
             assertEquals(image.imageId(), cri.images().pullImage(Cri.pull(ref)).getImageRef());
@@ -189,7 +186,7 @@ class HostsConfigIT {
 
     @Test
     void aCertificateTheConfiguredCaDidNotSignIsUnavailableNamingTheHost() {
-        TestImages.push(store, TestImages.sampleImage("team/tls-wrong", "v1", 60_000, 506));
+        TestImages.push(store, SmallImages.of("team/tls-wrong", "v1", 506));
         String host = "localhost:" + tlsRegistry.port();
         try (CriClient cri = server.client()) {
             StatusRuntimeException e = assertThrows(StatusRuntimeException.class,

@@ -137,8 +137,8 @@ class ManifestsIT {
 
     @Test
     void byTagByDigestAndByTagAtDigestWhereTheDigestWins() {
-        PushedImage one = TestImages.push(registry, TestImages.sampleImage("it/refs", "one", 40_000, 801));
-        PushedImage two = TestImages.push(registry, TestImages.sampleImage("it/refs", "two", 40_000, 802));
+        PushedImage one = TestImages.push(registry, SmallImages.of("it/refs", "one", 801));
+        PushedImage two = TestImages.push(registry, SmallImages.of("it/refs", "two", 802));
         String name = proxy.hostPort() + "/it/refs";
         try (CriClient cri = amd64.client()) {
             proxy.clearLog();

@@ -66,7 +66,7 @@ class MediaTypesIT {
         String name = "it/media-" + format.name().toLowerCase() + "-" + compression.name().toLowerCase();
         ImageSpec spec = ImageSpec.builder(name, "v1").format(format)
                 .layer(LayerSpec.of(compression, LayerEntry.dir("etc"), LayerEntry.file("etc/base", "base\n")))
-                .layer(LayerSpec.of(compression, LayerEntry.randomFile("data.bin", 100_000, name.hashCode())))
+                .layer(LayerSpec.of(compression, LayerEntry.randomFile("data.bin", 30_000, name.hashCode())))
                 .build();
         PushedImage image = TestImages.push(registry, spec);
         assertEquals(compression.mediaType(format), image.layers().getFirst().mediaType());
@@ -120,7 +120,7 @@ class MediaTypesIT {
                                                 long seed) throws Exception {
         BuiltImage built = TestImages.build(ImageSpec.builder(repository, "v1").format(ManifestFormat.DOCKER)
                 .layer(LayerSpec.gzip(LayerEntry.dir("etc"), LayerEntry.file("etc/os", "base\n")))
-                .layer(LayerSpec.gzip(LayerEntry.randomFile("windows-ish.bin", 80_000, seed)).withMediaType(mediaType))
+                .layer(LayerSpec.gzip(LayerEntry.randomFile("windows-ish.bin", 30_000, seed)).withMediaType(mediaType))
                 .build());
         BuiltManifest m = built.primary();
         BuiltLayer foreign = m.layers().get(1);

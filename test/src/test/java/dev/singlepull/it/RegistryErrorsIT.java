@@ -68,14 +68,14 @@ class RegistryErrorsIT {
 
     @Test
     void aMissingRepositoryOrTagIsNotFound() {
-        TestImages.push(registry, TestImages.sampleImage("it/errors-present", "v1", 30_000, 901));
+        TestImages.push(registry, SmallImages.of("it/errors-present", "v1", 901));
         pullFails(registry.hostPort() + "/it/errors-absent:v1", Status.Code.NOT_FOUND, registry.hostPort());
         pullFails(registry.hostPort() + "/it/errors-present:nope", Status.Code.NOT_FOUND, registry.hostPort());
     }
 
     @Test
     void aBlobTheRegistryLostIsNotFound() throws Exception {
-        PushedImage image = TestImages.push(registry, TestImages.sampleImage("it/errors-lost", "v1", 30_000, 902));
+        PushedImage image = TestImages.push(registry, SmallImages.of("it/errors-lost", "v1", 902));
         String layer = image.layerDigests().getLast();
         HttpResponse<String> deleted = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                 URI.create(registry.baseUri() + "/v2/it/errors-lost/blobs/" + layer)).DELETE().build(),
@@ -87,7 +87,7 @@ class RegistryErrorsIT {
 
     @Test
     void aBlobThatDoesNotMatchItsDigestIsDataLoss() throws Exception {
-        PushedImage image = TestImages.push(registry, TestImages.sampleImage("it/errors-corrupt", "v1", 30_000, 903));
+        PushedImage image = TestImages.push(registry, SmallImages.of("it/errors-corrupt", "v1", 903));
         String layer = image.layerDigests().getLast();
         String hex = layer.substring("sha256:".length());
         Path data = registry.dataDir().resolve("docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex
@@ -114,7 +114,7 @@ class RegistryErrorsIT {
 
     @Test
     void serverErrorsAfterRetriesAreUnavailable() {
-        TestImages.push(registry, TestImages.sampleImage("it/errors-5xx", "v1", 30_000, 904));
+        TestImages.push(registry, SmallImages.of("it/errors-5xx", "v1", 904));
         proxy.clearLog();
         proxy.failWith(ProxyServer.manifests(), 500, FaultPlan.ALWAYS);
         try {
@@ -129,7 +129,7 @@ class RegistryErrorsIT {
 
     @Test
     void aForbiddingRegistryIsPermissionDenied() {
-        TestImages.push(registry, TestImages.sampleImage("it/errors-403", "v1", 30_000, 905));
+        TestImages.push(registry, SmallImages.of("it/errors-403", "v1", 905));
         proxy.failWith(ProxyServer.manifests(), 403, 1);
         try {
             pullFails(proxy.hostPort() + "/it/errors-403:v1", Status.Code.PERMISSION_DENIED, proxy.hostPort());
@@ -140,7 +140,7 @@ class RegistryErrorsIT {
 
     @Test
     void aDownloadThatKeepsBreakingIsUnavailableAndTheNextPullResumes() {
-        PushedImage image = TestImages.push(registry, TestImages.sampleImage("it/errors-cut", "v1", 600_000, 906));
+        PushedImage image = TestImages.push(registry, SmallImages.of("it/errors-cut", "v1", 906, 600_000));
         String layer = image.layerDigests().getLast();
         long size = image.compressedSizes().getLast();
         String ref = proxy.hostPort() + "/it/errors-cut:v1";

@@ -51,7 +51,7 @@ class ResilienceIT {
 
     @Test
     void aBlobCutAtHalfResumesWithARangeAndReDownloadsOnlyTheBytesLostInTransit() throws Exception {
-        PushedImage image = TestImages.push(registry, TestImages.sampleImage("it/resume", "v1", 8_000_000, 601));
+        PushedImage image = TestImages.push(registry, SmallImages.of("it/resume", "v1", 601, 8_000_000));
         String layer = image.layerDigests().getLast();
         long size = image.compressedSizes().getLast();
         try (ProxyServer proxy = ProxyServer.start(registry);
@@ -83,7 +83,7 @@ class ResilienceIT {
 
     @Test
     void manifestRequestsAnswered503AreRetriedAndCounted() throws Exception {
-        PushedImage image = TestImages.push(registry, TestImages.sampleImage("it/retry503", "v1", 50_000, 602));
+        PushedImage image = TestImages.push(registry, SmallImages.of("it/retry503", "v1", 602));
         try (ProxyServer proxy = ProxyServer.start(registry);
              SinglepullServer server = SinglepullServer.start(b -> b.metricsAddress("127.0.0.1:0"))) {
             proxy.failWith(ProxyServer.manifests(), 503, 2);
@@ -98,7 +98,7 @@ class ResilienceIT {
 
     @Test
     void a429WithRetryAfterIsWaitedFor() throws Exception {
-        PushedImage image = TestImages.push(registry, TestImages.sampleImage("it/retry429", "v1", 50_000, 603));
+        PushedImage image = TestImages.push(registry, SmallImages.of("it/retry429", "v1", 603));
         try (ProxyServer proxy = ProxyServer.start(registry);
              SinglepullServer server = SinglepullServer.start(b -> b.metricsAddress("127.0.0.1:0"))) {
             proxy.failWith(ProxyServer.manifests(), 429, 1); // with Retry-After: 1
@@ -116,7 +116,7 @@ class ResilienceIT {
 
     @Test
     void theCircuitOpensAfterFailuresInARowAndLaterPullsFailFastNamingTheHost() throws Exception {
-        TestImages.push(registry, TestImages.sampleImage("it/breaker", "v1", 50_000, 604));
+        TestImages.push(registry, SmallImages.of("it/breaker", "v1", 604));
         try (ProxyServer proxy = ProxyServer.start(registry);
              SinglepullServer server = SinglepullServer.start(b -> b.metricsAddress("127.0.0.1:0")
                      .registry(r -> r.withCircuitBreaker(3, Duration.ofMinutes(5))

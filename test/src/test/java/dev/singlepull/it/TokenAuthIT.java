@@ -63,7 +63,7 @@ class TokenAuthIT {
 
     /** Pushes to the anonymous registry; the token-auth one serves the same storage. */
     private static String push(String repository, String tag, long seed) {
-        PushedImage image = TestImages.push(store, TestImages.sampleImage(repository, tag, 40_000, seed));
+        PushedImage image = TestImages.push(store, SmallImages.of(repository, tag, seed));
         return image.imageId();
     }
 
