@@ -15,27 +15,37 @@ public final class Call<V> {
     private final boolean joined;
     private final CompletableFuture<V> result = new CompletableFuture<>();
     private final AtomicBoolean left = new AtomicBoolean();
-    private final Runnable onLeave;
+    private volatile boolean delivered;
 
     Call(Flight<?, V> flight, boolean joined, Runnable onLeave) {
         this.flight = flight;
         this.joined = joined;
-        this.onLeave = onLeave;
-        flight.shared.whenComplete((value, error) -> {
-            if (error == null) {
-                result.complete(value);
-            } else {
-                result.completeExceptionally(error);
-            }
-        });
         result.whenComplete((value, error) -> {
             if (left.compareAndSet(false, true)) {
                 onLeave.run();
-                if (result.isCancelled()) {
+                flight.unregister(this);
+                if (!delivered) {
+                    // completed by the caller itself (cancel, a timeout, a manual completion): it has left
                     flight.detach();
                 }
             }
         });
+    }
+
+    /** Called once the call is fully built: attaches it to its flight's outcome. */
+    Call<V> attach() {
+        flight.register(this);
+        return this;
+    }
+
+    /** The flight's outcome reaches this caller. Idempotent. */
+    void deliver(V value, Throwable error) {
+        delivered = true;
+        if (error == null) {
+            result.complete(value);
+        } else {
+            result.completeExceptionally(error);
+        }
     }
 
     /** True if this caller joined work another caller had started (a dedup hit). */
@@ -74,6 +84,9 @@ public final class Call<V> {
             throw new SinglepullException(ErrorKind.CANCELLED, "this caller cancelled its wait", e);
         } catch (ExecutionException e) {
             Throwable cause = Flight.unwrap(e);
+            if (cause instanceof java.util.concurrent.TimeoutException && !delivered) {
+                throw new SinglepullException(ErrorKind.DEADLINE_EXCEEDED, "this caller's deadline passed", cause);
+            }
             if (cause instanceof RuntimeException re) {
                 throw re;
             }

@@ -5,6 +5,9 @@ import dev.singlepull.errdefs.SinglepullException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -27,6 +30,8 @@ final class Flight<K, V> implements FlightContext {
     private final SingleFlight.Work<V> work;
     private final FlightProgress progress = new FlightProgress();
     final CompletableFuture<V> shared = new CompletableFuture<>();
+    /** Callers still attached; one leaving is dropped at once, so it holds no memory while the work goes on. */
+    private final Set<Call<V>> calls = ConcurrentHashMap.newKeySet();
     final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private volatile Instant startedAt;
 
@@ -41,6 +46,19 @@ final class Flight<K, V> implements FlightContext {
         this.table = table;
         this.key = key;
         this.work = work;
+        shared.whenComplete((value, error) -> calls.forEach(call -> call.deliver(value, error)));
+    }
+
+    /** Hands {@code call} the outcome when there is one (now, if the flight has already ended). */
+    void register(Call<V> call) {
+        calls.add(call);
+        if (shared.isDone()) {
+            shared.whenComplete(call::deliver); // delivery is idempotent: the loop above may deliver too
+        }
+    }
+
+    void unregister(Call<V> call) {
+        calls.remove(call);
     }
 
     K key() {
@@ -71,12 +89,16 @@ final class Flight<K, V> implements FlightContext {
     }
 
     private void run() {
+        boolean closedBeforeStart;
         synchronized (this) {
-            if (closed) {
-                finish(null, null);
-                return;
+            closedBeforeStart = closed;
+            if (!closedBeforeStart) {
+                runner = Thread.currentThread();
             }
-            runner = Thread.currentThread();
+        }
+        if (closedBeforeStart) {
+            finish(null, null); // outside the monitor: finish() calls into the table (see the lock order above)
+            return;
         }
         V value = null;
         Throwable failure = null;
@@ -105,6 +127,11 @@ final class Flight<K, V> implements FlightContext {
             table.outcome(aborted);
         } else if (failure != null) {
             Throwable cause = unwrap(failure);
+            if (cause instanceof CancellationException ce) {
+                // A future would take this as each caller's own cancel; make it the flight's failure instead.
+                cause = new SinglepullException(ErrorKind.CANCELLED, "the work of " + table.tier() + " flight "
+                        + key + " was cancelled: " + ce.getMessage(), ce);
+            }
             table.outcome(cause);
             shared.completeExceptionally(cause);
         } else {

@@ -93,7 +93,7 @@ public final class SingleFlight<K, V> {
         });
         boolean leader = started.flight == flight;
         listener.waitersChanged(tier, +1);
-        Call<V> call = new Call<>(flight, !leader, () -> listener.waitersChanged(tier, -1));
+        Call<V> call = new Call<>(flight, !leader, () -> listener.waitersChanged(tier, -1)).attach();
         if (leader) {
             listener.started(tier);
             flight.start(started.predecessor);
