@@ -392,7 +392,7 @@ public final class DirectorySnapshotter implements Snapshotter {
             }
             Finding f = Finding.problem(subject, "its directory " + record.directory() + "/fs is missing");
             if (repair) {
-                store.delete(record.key());
+                removeRecordAndDirectory(record); // with what is left of the directory
                 f = f.repairedBy("record dropped (pull its images again)");
             }
             return Optional.of(f);

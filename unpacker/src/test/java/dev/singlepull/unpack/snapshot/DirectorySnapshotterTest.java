@@ -244,6 +244,7 @@ class DirectorySnapshotterTest {
         Files.writeString(changed.directory().resolve("dir/five!"), "now longer");
         ChainId gone = BOTTOM.child(Digest.sha256("gone".getBytes()));
         store.insert(new SnapshotRecord(gone.toString(), BOTTOM.toString(), "snapshots/500", 1, 1, Instant.now()));
+        Files.createDirectories(root.resolve("snapshots/500")); // its fs is gone, the directory is not
         Files.createDirectories(root.resolve("snapshots/600/fs"));
         Files.writeString(root.resolve("snapshots/stray.txt"), "?");
         Staging inProgress = snapshotter.prepare();
@@ -261,6 +262,7 @@ class DirectorySnapshotterTest {
         assertEquals(4, repaired.findings().stream().filter(f -> f.repaired()).count(), repaired.toString());
         assertEquals(List.of(good), snapshotter.list());
         assertEquals(Optional.empty(), store.get(gone.toString()));
+        assertFalse(Files.exists(root.resolve("snapshots/500")), "dropped with what was left of its directory");
         assertFalse(Files.exists(root.resolve("snapshots/600")));
         assertFalse(Files.exists(changed.directory()));
         snapshotter.abort(inProgress);
