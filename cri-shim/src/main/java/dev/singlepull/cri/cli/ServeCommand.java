@@ -3,6 +3,7 @@ package dev.singlepull.cri.cli;
 import dev.singlepull.cri.config.ShimConfig;
 import dev.singlepull.cri.registry.Platform;
 import dev.singlepull.cri.server.Daemon;
+import dev.singlepull.unpack.snapshot.SnapshotSync;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,10 +43,24 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--stall-window", paramLabel = "SECONDS", description = "the stall window (default 120)")
     Long stallWindowSeconds;
 
+    @Option(names = "--snapshot-sync", paramLabel = "MODE",
+            description = "how unpacked layers are made durable: syncfs (default), fsync, or none (UNSAFE: a power "
+                    + "failure can leave committed snapshots with missing data; for benchmarks only)")
+    String snapshotSync;
+
+    @Option(names = "--stale-ingest-seconds", paramLabel = "SECONDS",
+            description = "remove partial downloads not written for this long (default 86400)")
+    Long staleIngestSeconds;
+
+    /** {@code file}'s settings, or the system config's if it exists, or the embedded defaults. */
+    static ShimConfig baseConfig(Path file) {
+        return file != null ? ShimConfig.load(file)
+                : Files.exists(ShimConfig.SYSTEM_CONFIG) ? ShimConfig.load(ShimConfig.SYSTEM_CONFIG) : ShimConfig.defaults();
+    }
+
     @Override
     public Integer call() throws InterruptedException {
-        ShimConfig cfg = config != null ? ShimConfig.load(config)
-                : Files.exists(ShimConfig.SYSTEM_CONFIG) ? ShimConfig.load(ShimConfig.SYSTEM_CONFIG) : ShimConfig.defaults();
+        ShimConfig cfg = baseConfig(config);
         ShimConfig.Builder b = cfg.toBuilder();
         if (root != null) {
             b.root(root);
@@ -64,6 +79,12 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (stallWindowSeconds != null) {
             b.stallWindow(java.time.Duration.ofSeconds(stallWindowSeconds));
+        }
+        if (snapshotSync != null) {
+            b.snapshotSync(SnapshotSync.parse(snapshotSync));
+        }
+        if (staleIngestSeconds != null) {
+            b.staleIngestAge(java.time.Duration.ofSeconds(staleIngestSeconds));
         }
         cfg = b.addInsecureRegistries(insecureRegistries).build();
         Daemon daemon = Daemon.start(cfg, Main.VERSION);

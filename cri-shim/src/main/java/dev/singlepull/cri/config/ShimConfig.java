@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import dev.singlepull.cri.registry.Platform;
 import dev.singlepull.errdefs.SinglepullException;
+import dev.singlepull.unpack.snapshot.SnapshotSync;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,20 +32,25 @@ import java.util.Set;
  * abandoned_grace_seconds = -1         # -1: abandoned pulls run to completion
  * min_transfer_rate = 10240            # bytes/s a download must keep ...
  * stall_window_seconds = 120           # ... over this window, or it is aborted (DEADLINE_EXCEEDED)
+ * snapshot_sync = "syncfs"             # how unpacked layers are made durable: "syncfs", "fsync" or "none" (UNSAFE)
+ * stale_ingest_seconds = 86400         # partial downloads not written for this long are removed
  * </pre>
  *
  * @param metricsAddress     {@code host:port} for Prometheus metrics, or empty to disable
  * @param grace              how long a pull continues after its last caller left; empty: to completion
  * @param minTransferRate    bytes per second a blob download must average over {@code stallWindow}
+ * @param snapshotSync       how a snapshot's files are made durable before its record is written
+ * @param staleIngestAge     an ingest not written for this long is removed, at start-up and periodically
  */
 public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform,
                          Set<String> insecureRegistries, int maxConcurrentDownloads, int maxConcurrentUnpacks,
-                         Optional<Duration> grace, long minTransferRate, Duration stallWindow) {
+                         Optional<Duration> grace, long minTransferRate, Duration stallWindow,
+                         SnapshotSync snapshotSync, Duration staleIngestAge) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
             "insecure_registries", "max_concurrent_downloads", "max_concurrent_unpacks", "abandoned_grace_seconds",
-            "min_transfer_rate", "stall_window_seconds");
+            "min_transfer_rate", "stall_window_seconds", "snapshot_sync", "stale_ingest_seconds");
 
     public ShimConfig {
         insecureRegistries = Set.copyOf(insecureRegistries);
@@ -54,13 +60,17 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         if (minTransferRate < 1 || stallWindow.isNegative() || stallWindow.isZero()) {
             throw SinglepullException.invalidArgument("min_transfer_rate and stall_window_seconds must be >= 1");
         }
+        java.util.Objects.requireNonNull(snapshotSync, "snapshotSync");
+        if (staleIngestAge.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw SinglepullException.invalidArgument("stale_ingest_seconds must be >= 1");
+        }
     }
 
     /** The embedded defaults: system paths when running as root, the XDG directories otherwise. */
     public static ShimConfig defaults() {
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
                 Set.of(), 6, Math.max(2, Runtime.getRuntime().availableProcessors()), Optional.empty(),
-                10 * 1024, Duration.ofSeconds(120));
+                10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24));
     }
 
     /** The defaults overlaid with {@code file}; INVALID_ARGUMENT naming the file for unknown keys or bad values. */
@@ -100,7 +110,16 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         b.grace(graceSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(graceSeconds)));
         b.minTransferRate(toml.path("min_transfer_rate").asLong(base.minTransferRate()));
         b.stallWindow(Duration.ofSeconds(toml.path("stall_window_seconds").asLong(base.stallWindow().toSeconds())));
-        return b.build();
+        if (toml.has("snapshot_sync")) {
+            b.snapshotSync(SnapshotSync.parse(toml.get("snapshot_sync").asText()));
+        }
+        b.staleIngestAge(Duration.ofSeconds(
+                toml.path("stale_ingest_seconds").asLong(base.staleIngestAge().toSeconds())));
+        try {
+            return b.build();
+        } catch (SinglepullException e) {
+            throw SinglepullException.invalidArgument("config " + file + ": " + e.getMessage());
+        }
     }
 
     public Builder toBuilder() {
@@ -119,6 +138,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private Optional<Duration> grace;
         private long minTransferRate;
         private Duration stallWindow;
+        private SnapshotSync snapshotSync;
+        private Duration staleIngestAge;
 
         private Builder(ShimConfig c) {
             root = c.root;
@@ -131,6 +152,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             grace = c.grace;
             minTransferRate = c.minTransferRate;
             stallWindow = c.stallWindow;
+            snapshotSync = c.snapshotSync;
+            staleIngestAge = c.staleIngestAge;
         }
 
         public Builder root(Path value) {
@@ -183,9 +206,19 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
+        public Builder snapshotSync(SnapshotSync value) {
+            snapshotSync = value;
+            return this;
+        }
+
+        public Builder staleIngestAge(Duration value) {
+            staleIngestAge = value;
+            return this;
+        }
+
         public ShimConfig build() {
             return new ShimConfig(root, socket, metricsAddress, platform, insecureRegistries, maxConcurrentDownloads,
-                    maxConcurrentUnpacks, grace, minTransferRate, stallWindow);
+                    maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync, staleIngestAge);
         }
     }
 }
