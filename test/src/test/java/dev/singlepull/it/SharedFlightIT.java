@@ -133,6 +133,8 @@ class SharedFlightIT {
             PushedImage image = TestImages.push(registry, TestImages.sampleImage("it/progress", "v1", 1_000_000, 74));
             String ref = proxy.hostPort() + "/it/progress:v1";
             proxy.throttle(ProxyServer.blobs(), 300_000);
+            // held after 100 kB until both commands wait: a second JVM may start slower than the pull would take
+            proxy.stallAfter(ProxyServer.blobs(), 100_000);
             Process first = pullCommand(server, ref);
             awaitTrue(() -> proxy.requestCount(ProxyServer.blobs()) > 0, "the first pull is downloading");
             Process second = pullCommand(server, ref);
@@ -140,6 +142,7 @@ class SharedFlightIT {
                 awaitTrue(() -> cri.admin().listFlights(ListFlightsRequest.newBuilder().setTier("ref").build())
                         .getFlightsList().stream().anyMatch(f -> f.getWaiters() == 2), "both callers wait on one flight");
             }
+            proxy.faults().unstall();
             for (Process p : List.of(first, second)) {
                 String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 assertTrue(p.waitFor(60, TimeUnit.SECONDS));
