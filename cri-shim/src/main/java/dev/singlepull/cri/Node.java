@@ -12,7 +12,7 @@ import dev.singlepull.cri.maintenance.IngestJanitor;
 import dev.singlepull.cri.maintenance.StoreCheck;
 import dev.singlepull.cri.pull.PullPipeline;
 import dev.singlepull.cri.registry.RegistryClient;
-import dev.singlepull.cri.registry.RegistryHosts;
+import dev.singlepull.cri.registry.RegistryListener;
 import dev.singlepull.cri.server.RootLock;
 import dev.singlepull.dedup.FlightInfo;
 import dev.singlepull.dedup.FlightListener;
@@ -45,7 +45,7 @@ public final class Node implements AutoCloseable {
     private final StoreCheck check;
     private final IngestJanitor janitor;
 
-    private Node(ShimConfig config, FlightListener listener, boolean inspect) {
+    private Node(ShimConfig config, FlightListener listener, RegistryListener registryListener, boolean inspect) {
         Path root = config.root().toAbsolutePath();
         this.lock = RootLock.acquire(root);
         MetadataDb opened = null;
@@ -58,9 +58,10 @@ public final class Node implements AutoCloseable {
             this.chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").listener(listener)
                     .grace(config.grace().orElse(null)).build();
             this.unpacker = new Unpacker(content, snapshots, chains, new UnpackLimits(config.maxConcurrentUnpacks()));
-            this.registry = new RegistryClient(new RegistryHosts(config.insecureRegistries()));
+            this.registry = new RegistryClient(config.registry(), registryListener);
             this.pipeline = new PullPipeline(registry, content, db, unpacker, config.platform(),
-                    config.maxConcurrentDownloads(), listener, config.grace().orElse(null),
+                    config.maxConcurrentDownloads(), config.registry().maxBlobResumes(), listener,
+                    config.grace().orElse(null),
                     PullPipeline.downloadStallPolicy(config.minTransferRate(), config.stallWindow()));
             GarbageCollector gc = new GarbageCollector(db,
                     List.of(LocalContentStore.collectorFor(content), snapshots.collector()));
@@ -84,7 +85,17 @@ public final class Node implements AutoCloseable {
      * broken ingests) and starts removing stale ingests. FAILED_PRECONDITION when another process holds the root.
      */
     public static Node open(ShimConfig config, FlightListener listener) {
-        return new Node(config, listener, false);
+        return open(config, listener, RegistryListener.NONE);
+    }
+
+    /**
+     * Opens the root of {@code config} to serve it, with {@code registryListener} hearing the registry client's
+     * retries, fallbacks and resumes: finishes what a crash left (snapshot commits and removals, broken ingests) and
+     * starts removing stale ingests. FAILED_PRECONDITION when another process holds the root; INVALID_ARGUMENT for a
+     * bad hosts configuration.
+     */
+    public static Node open(ShimConfig config, FlightListener listener, RegistryListener registryListener) {
+        return new Node(config, listener, registryListener, false);
     }
 
     /**
@@ -93,7 +104,7 @@ public final class Node implements AutoCloseable {
      * another process holds the root.
      */
     public static Node openForInspection(ShimConfig config) {
-        return new Node(config, FlightListener.NONE, true);
+        return new Node(config, FlightListener.NONE, RegistryListener.NONE, true);
     }
 
     /** Checks the store's consistency; with {@code repair}, fixes what can be fixed (see {@link StoreCheck}). */

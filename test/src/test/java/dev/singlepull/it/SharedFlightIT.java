@@ -133,8 +133,9 @@ class SharedFlightIT {
             PushedImage image = TestImages.push(registry, TestImages.sampleImage("it/progress", "v1", 1_000_000, 74));
             String ref = proxy.hostPort() + "/it/progress:v1";
             proxy.throttle(ProxyServer.blobs(), 300_000);
-            // held after 100 kB until both commands wait: a second JVM may start slower than the pull would take
-            proxy.stallAfter(ProxyServer.blobs(), 100_000);
+            // the big layer holds after 200 kB until the second command has joined: however long its JVM takes to
+            // start, the first pull cannot finish before it (it did, on a busy machine, with the throttle alone)
+            proxy.stallAfter(ProxyServer.blob(image.layerDigests().getLast()), 200_000);
             Process first = pullCommand(server, ref);
             awaitTrue(() -> proxy.requestCount(ProxyServer.blobs()) > 0, "the first pull is downloading");
             Process second = pullCommand(server, ref);

@@ -1,13 +1,19 @@
 package dev.singlepull.cri.cli;
 
 import dev.singlepull.cri.config.ShimConfig;
+import dev.singlepull.cri.registry.HostConfig;
 import dev.singlepull.cri.registry.Platform;
 import dev.singlepull.cri.server.Daemon;
 import dev.singlepull.unpack.snapshot.SnapshotSync;
+import dev.singlepull.errdefs.SinglepullException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -52,14 +58,38 @@ final class ServeCommand implements Callable<Integer> {
             description = "remove partial downloads not written for this long (default 86400)")
     Long staleIngestSeconds;
 
+    @Option(names = "--mirror", paramLabel = "REGISTRY=URL",
+            description = "try this mirror first for pulls from REGISTRY, then its other mirrors, then REGISTRY itself "
+                    + "(repeatable; e.g. docker.io=http://127.0.0.1:5000)")
+    List<String> mirrors = new ArrayList<>();
+
+    @Option(names = "--max-concurrent-downloads-per-host", paramLabel = "N",
+            description = "blob downloads at once from one registry, its mirrors included (default 6)")
+    Integer maxDownloadsPerHost;
+
+    @Option(names = "--allow-foreign-urls", description = "fetch non-distributable (foreign) layers from their URLs")
+    boolean allowForeignUrls;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        ShimConfig cfg = config();
+        Daemon daemon = Daemon.start(cfg, Main.VERSION);
+        Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "singlepull-shutdown"));
+        System.err.println("singlepull " + Main.VERSION + " serving on " + daemon.socket() + " (root "
+                + cfg.root().toAbsolutePath() + (daemon.metricsPort().map(p -> ", metrics on port " + p).orElse(""))
+                + ")");
+        daemon.awaitTermination();
+        return 0;
+    }
+
     /** {@code file}'s settings, or the system config's if it exists, or the embedded defaults. */
     static ShimConfig baseConfig(Path file) {
         return file != null ? ShimConfig.load(file)
                 : Files.exists(ShimConfig.SYSTEM_CONFIG) ? ShimConfig.load(ShimConfig.SYSTEM_CONFIG) : ShimConfig.defaults();
     }
 
-    @Override
-    public Integer call() throws InterruptedException {
+    /** The config file (or the defaults) with the flags applied; INVALID_ARGUMENT for a bad value. */
+    ShimConfig config() {
         ShimConfig cfg = baseConfig(config);
         ShimConfig.Builder b = cfg.toBuilder();
         if (root != null) {
@@ -86,13 +116,23 @@ final class ServeCommand implements Callable<Integer> {
         if (staleIngestSeconds != null) {
             b.staleIngestAge(java.time.Duration.ofSeconds(staleIngestSeconds));
         }
-        cfg = b.addInsecureRegistries(insecureRegistries).build();
-        Daemon daemon = Daemon.start(cfg, Main.VERSION);
-        Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "singlepull-shutdown"));
-        System.err.println("singlepull " + Main.VERSION + " serving on " + daemon.socket() + " (root "
-                + cfg.root().toAbsolutePath() + (daemon.metricsPort().map(p -> ", metrics on port " + p).orElse(""))
-                + ")");
-        daemon.awaitTermination();
-        return 0;
+        Map<String, List<URI>> byRegistry = new LinkedHashMap<>();
+        for (String mirror : mirrors) {
+            int eq = mirror.indexOf('=');
+            if (eq <= 0 || eq == mirror.length() - 1) {
+                throw SinglepullException.invalidArgument("--mirror '" + mirror + "' is not REGISTRY=URL");
+            }
+            String registry = mirror.substring(0, eq).strip().toLowerCase(Locale.ROOT);
+            byRegistry.computeIfAbsent(registry.equals("index.docker.io") ? "docker.io" : registry,
+                    r -> new ArrayList<>()).add(HostConfig.parseLocation(mirror.substring(eq + 1)));
+        }
+        byRegistry.forEach(b::addMirrors);
+        if (maxDownloadsPerHost != null) {
+            b.registry(r -> r.withDownloadsPerHost(maxDownloadsPerHost));
+        }
+        if (allowForeignUrls) {
+            b.registry(r -> r.withAllowForeignUrls(true));
+        }
+        return b.addInsecureRegistries(insecureRegistries).build();
     }
 }

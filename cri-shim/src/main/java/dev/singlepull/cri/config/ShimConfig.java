@@ -2,20 +2,23 @@ package dev.singlepull.cri.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import dev.singlepull.cri.registry.HostConfig;
 import dev.singlepull.cri.registry.Platform;
+import dev.singlepull.cri.registry.RegistrySettings;
 import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.snapshot.SnapshotSync;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * Everything {@code singlepull serve} can be told, with its embedded defaults. A TOML file may set any of it;
@@ -28,32 +31,52 @@ import java.util.Set;
  * platform = "linux/amd64"
  * insecure_registries = ["registry.internal:5000"]
  * max_concurrent_downloads = 6
+ * max_concurrent_downloads_per_host = 6
  * max_concurrent_unpacks = 2
  * abandoned_grace_seconds = -1         # -1: abandoned pulls run to completion
  * min_transfer_rate = 10240            # bytes/s a download must keep ...
  * stall_window_seconds = 120           # ... over this window, or it is aborted (DEADLINE_EXCEEDED)
+ * registry_attempts = 4                # tries per request to a registry itself
+ * registry_backoff_ms = 200            # first retry delay; doubled per retry, +-50% jitter
+ * max_retry_after_seconds = 30         # the longest Retry-After waited for
+ * circuit_breaker_failures = 5         # failed requests in a row that open a host's circuit
+ * circuit_breaker_open_seconds = 30    # how long an open circuit fails fast
+ * max_blob_resumes = 5                 # range resumes of one broken blob download
+ * allow_foreign_urls = false           # fetch non-distributable layers from their URLs
  * snapshot_sync = "syncfs"             # how unpacked layers are made durable: "syncfs", "fsync" or "none" (UNSAFE)
  * stale_ingest_seconds = 86400         # partial downloads not written for this long are removed
+ *
+ * [registries."docker.io"]
+ * mirrors = ["http://127.0.0.1:5000", "https://mirror.example.com"]
+ * # server = "https://registry-1.docker.io"
+ *
+ * [registries."registry.internal:5000"]
+ * ca = "/etc/singlepull/certs/internal-ca.pem"
+ * skip_verify = false
+ * insecure = false
  * </pre>
  *
  * @param metricsAddress     {@code host:port} for Prometheus metrics, or empty to disable
+ * @param registry           hosts (mirrors, TLS, insecure) and how hard the registry client tries
  * @param grace              how long a pull continues after its last caller left; empty: to completion
  * @param minTransferRate    bytes per second a blob download must average over {@code stallWindow}
  * @param snapshotSync       how a snapshot's files are made durable before its record is written
  * @param staleIngestAge     an ingest not written for this long is removed, at start-up and periodically
  */
-public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform,
-                         Set<String> insecureRegistries, int maxConcurrentDownloads, int maxConcurrentUnpacks,
-                         Optional<Duration> grace, long minTransferRate, Duration stallWindow,
-                         SnapshotSync snapshotSync, Duration staleIngestAge) {
+public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform, RegistrySettings registry,
+                         int maxConcurrentDownloads, int maxConcurrentUnpacks, Optional<Duration> grace,
+                         long minTransferRate, Duration stallWindow, SnapshotSync snapshotSync,
+                         Duration staleIngestAge) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
             "insecure_registries", "max_concurrent_downloads", "max_concurrent_unpacks", "abandoned_grace_seconds",
-            "min_transfer_rate", "stall_window_seconds", "snapshot_sync", "stale_ingest_seconds");
+            "min_transfer_rate", "stall_window_seconds", "max_concurrent_downloads_per_host", "allow_foreign_urls",
+            "registry_attempts", "registry_backoff_ms", "max_retry_after_seconds", "circuit_breaker_failures",
+            "circuit_breaker_open_seconds", "max_blob_resumes", "registries", "snapshot_sync", "stale_ingest_seconds");
+    private static final Set<String> HOST_KEYS = Set.of("mirrors", "server", "insecure", "ca", "skip_verify");
 
     public ShimConfig {
-        insecureRegistries = Set.copyOf(insecureRegistries);
         if (maxConcurrentDownloads < 1 || maxConcurrentUnpacks < 1) {
             throw SinglepullException.invalidArgument("max_concurrent_downloads and max_concurrent_unpacks must be >= 1");
         }
@@ -69,8 +92,13 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
     /** The embedded defaults: system paths when running as root, the XDG directories otherwise. */
     public static ShimConfig defaults() {
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
-                Set.of(), 6, Math.max(2, Runtime.getRuntime().availableProcessors()), Optional.empty(),
-                10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24));
+                RegistrySettings.DEFAULTS, 6, Math.max(2, Runtime.getRuntime().availableProcessors()),
+                Optional.empty(), 10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24));
+    }
+
+    /** Hosts reached over plain http besides loopback ones. */
+    public Set<String> insecureRegistries() {
+        return registry.insecure();
     }
 
     /** The defaults overlaid with {@code file}; INVALID_ARGUMENT naming the file for unknown keys or bad values. */
@@ -81,29 +109,35 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         } catch (IOException e) {
             throw SinglepullException.invalidArgument("cannot read config " + file + ": " + e.getMessage());
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = toml.properties().iterator(); it.hasNext(); ) {
-            String key = it.next().getKey();
-            if (!KEYS.contains(key)) {
-                throw SinglepullException.invalidArgument("config " + file + ": unknown key '" + key + "'");
-            }
+        try {
+            return parse(toml);
+        } catch (SinglepullException e) {
+            throw SinglepullException.invalidArgument("config " + file + ": " + e.getMessage());
         }
+    }
+
+    private static ShimConfig parse(JsonNode toml) {
+        toml.properties().forEach(e -> {
+            if (!KEYS.contains(e.getKey())) {
+                throw SinglepullException.invalidArgument("unknown key '" + e.getKey() + "'");
+            }
+        });
         ShimConfig base = defaults();
+        RegistrySettings r = base.registry;
         Builder b = base.toBuilder();
         if (toml.has("root")) {
-            b.root(Path.of(toml.get("root").asText()));
+            b.root(Path.of(text(toml, "root")));
         }
         if (toml.has("socket")) {
-            b.socket(Path.of(toml.get("socket").asText()));
+            b.socket(Path.of(text(toml, "socket")));
         }
         if (toml.has("metrics_address")) {
-            b.metricsAddress(toml.get("metrics_address").asText());
+            b.metricsAddress(text(toml, "metrics_address"));
         }
         if (toml.has("platform")) {
-            b.platform(Platform.parse(toml.get("platform").asText()));
+            b.platform(Platform.parse(text(toml, "platform")));
         }
-        List<String> insecure = new ArrayList<>();
-        toml.path("insecure_registries").forEach(n -> insecure.add(n.asText()));
-        b.addInsecureRegistries(insecure);
+        b.addInsecureRegistries(strings(toml, "insecure_registries"));
         b.maxConcurrentDownloads(toml.path("max_concurrent_downloads").asInt(base.maxConcurrentDownloads()));
         b.maxConcurrentUnpacks(toml.path("max_concurrent_unpacks").asInt(base.maxConcurrentUnpacks()));
         long graceSeconds = toml.path("abandoned_grace_seconds").asLong(-1);
@@ -115,11 +149,71 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         }
         b.staleIngestAge(Duration.ofSeconds(
                 toml.path("stale_ingest_seconds").asLong(base.staleIngestAge().toSeconds())));
-        try {
-            return b.build();
-        } catch (SinglepullException e) {
-            throw SinglepullException.invalidArgument("config " + file + ": " + e.getMessage());
+        b.registry(s -> s
+                .withRetries(toml.path("registry_attempts").asInt(r.attempts()),
+                        Duration.ofMillis(toml.path("registry_backoff_ms").asLong(r.backoff().toMillis())),
+                        Duration.ofSeconds(toml.path("max_retry_after_seconds").asLong(r.maxRetryAfter().toSeconds())))
+                .withCircuitBreaker(toml.path("circuit_breaker_failures").asInt(r.breakerFailures()),
+                        Duration.ofSeconds(toml.path("circuit_breaker_open_seconds")
+                                .asLong(r.breakerOpen().toSeconds())))
+                .withDownloadsPerHost(toml.path("max_concurrent_downloads_per_host").asInt(r.downloadsPerHost()))
+                .withAllowForeignUrls(bool(toml, "allow_foreign_urls", r.allowForeignUrls()))
+                .withMaxBlobResumes(toml.path("max_blob_resumes").asInt(r.maxBlobResumes())));
+        JsonNode registries = toml.path("registries");
+        if (!registries.isMissingNode() && !registries.isObject()) {
+            throw SinglepullException.invalidArgument("'registries' must be a table of [registries.\"NAME\"] tables");
         }
+        registries.properties().forEach(e -> b.host(e.getKey(), hostConfig(e.getKey(), e.getValue())));
+        return b.build();
+    }
+
+    private static HostConfig hostConfig(String name, JsonNode node) {
+        if (!node.isObject()) {
+            throw SinglepullException.invalidArgument("registries.\"" + name + "\" must be a table");
+        }
+        node.properties().forEach(e -> {
+            if (!HOST_KEYS.contains(e.getKey())) {
+                throw SinglepullException.invalidArgument("unknown key '" + e.getKey() + "' in registries.\"" + name
+                        + "\" (known: mirrors, server, insecure, ca, skip_verify)");
+            }
+        });
+        List<URI> mirrors = strings(node, "mirrors").stream().map(HostConfig::parseLocation).toList();
+        Optional<URI> server = node.has("server") ? Optional.of(HostConfig.parseLocation(text(node, "server")))
+                : Optional.empty();
+        Optional<Path> ca = node.has("ca") ? Optional.of(Path.of(text(node, "ca"))) : Optional.empty();
+        return new HostConfig(mirrors, server, bool(node, "insecure", false), ca, bool(node, "skip_verify", false));
+    }
+
+    private static String text(JsonNode node, String key) {
+        JsonNode value = node.get(key);
+        if (!value.isTextual()) {
+            throw SinglepullException.invalidArgument("'" + key + "' must be a string");
+        }
+        return value.asText();
+    }
+
+    private static boolean bool(JsonNode node, String key, boolean otherwise) {
+        JsonNode value = node.get(key);
+        if (value == null) {
+            return otherwise;
+        }
+        if (!value.isBoolean()) {
+            throw SinglepullException.invalidArgument("'" + key + "' must be true or false");
+        }
+        return value.asBoolean();
+    }
+
+    private static List<String> strings(JsonNode node, String key) {
+        JsonNode value = node.get(key);
+        if (value == null) {
+            return List.of();
+        }
+        if (!value.isArray()) {
+            throw SinglepullException.invalidArgument("'" + key + "' must be an array of strings");
+        }
+        java.util.ArrayList<String> list = new java.util.ArrayList<>();
+        value.forEach(v -> list.add(v.asText()));
+        return list;
     }
 
     public Builder toBuilder() {
@@ -132,7 +226,9 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private Path socket;
         private String metricsAddress;
         private Platform platform;
+        private RegistrySettings registry;
         private final Set<String> insecureRegistries;
+        private final Map<String, HostConfig> hosts;
         private int maxConcurrentDownloads;
         private int maxConcurrentUnpacks;
         private Optional<Duration> grace;
@@ -146,7 +242,9 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             socket = c.socket;
             metricsAddress = c.metricsAddress;
             platform = c.platform;
-            insecureRegistries = new LinkedHashSet<>(c.insecureRegistries);
+            registry = c.registry;
+            insecureRegistries = new LinkedHashSet<>(c.registry.insecure());
+            hosts = new LinkedHashMap<>(c.registry.hosts());
             maxConcurrentDownloads = c.maxConcurrentDownloads;
             maxConcurrentUnpacks = c.maxConcurrentUnpacks;
             grace = c.grace;
@@ -176,8 +274,26 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
-        public Builder addInsecureRegistries(List<String> hosts) {
-            insecureRegistries.addAll(hosts);
+        public Builder addInsecureRegistries(List<String> hostNames) {
+            insecureRegistries.addAll(hostNames);
+            return this;
+        }
+
+        /** Sets (replaces) the settings of one registry or mirror host. */
+        public Builder host(String name, HostConfig config) {
+            hosts.put(name, config);
+            return this;
+        }
+
+        /** Puts {@code mirrors} first in the mirrors of {@code registryName} (for {@code --mirror}). */
+        public Builder addMirrors(String registryName, List<URI> mirrors) {
+            hosts.put(registryName, hosts.getOrDefault(registryName, HostConfig.DEFAULT).withMirrorsFirst(mirrors));
+            return this;
+        }
+
+        /** Changes the registry client's settings other than hosts (retries, breaker, slots, foreign URLs). */
+        public Builder registry(UnaryOperator<RegistrySettings> change) {
+            registry = change.apply(registry);
             return this;
         }
 
@@ -217,8 +333,9 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         }
 
         public ShimConfig build() {
-            return new ShimConfig(root, socket, metricsAddress, platform, insecureRegistries, maxConcurrentDownloads,
-                    maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync, staleIngestAge);
+            return new ShimConfig(root, socket, metricsAddress, platform, registry.withHosts(hosts, insecureRegistries),
+                    maxConcurrentDownloads, maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync,
+                    staleIngestAge);
         }
     }
 }

@@ -23,24 +23,38 @@ import java.util.function.Consumer;
 /**
  * Brings blobs into the content store, once per digest however many pulls ask: every fetch is a flight in the blob
  * table. A blob already committed costs no network. A download resumes from the bytes an earlier, broken download
- * left in its ingest. The download permit is taken inside the flight, so waiters hold none. Thread-safe.
+ * left in its ingest; a stream that breaks during this download is reopened with a range from the bytes written, up
+ * to {@code maxResumes} times, and the digest is checked over the whole blob at commit. The registry's download slot
+ * and the global download permit are taken inside the flight, in that order, so waiters hold neither and a registry at
+ * its limit holds no global permit. Thread-safe.
  */
 final class BlobFetcher {
     /** The phase of a blob flight while bytes flow; the stall watchdog judges only this phase. */
     static final String DOWNLOADING = "downloading";
     private static final int COPY_BUFFER = 256 * 1024;
 
+    /** A read of the body failed after {@code written} bytes of the blob were in the ingest. */
+    private static final class BrokenStream extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        BrokenStream(IOException cause) {
+            super(cause);
+        }
+    }
+
     private final SingleFlight<Digest, ContentInfo> blobs;
     private final ContentStore content;
     private final RegistryClient registry;
     private final Semaphore downloads;
+    private final int maxResumes;
 
     BlobFetcher(SingleFlight<Digest, ContentInfo> blobs, ContentStore content, RegistryClient registry,
-                int maxConcurrentDownloads) {
+                int maxConcurrentDownloads, int maxResumes) {
         this.blobs = blobs;
         this.content = content;
         this.registry = registry;
         this.downloads = new Semaphore(maxConcurrentDownloads, true);
+        this.maxResumes = maxResumes;
     }
 
     /**
@@ -67,11 +81,16 @@ final class BlobFetcher {
         }
         ctx.progress().phase("waiting for a download slot");
         ctx.progress().total(blob.size());
-        downloads.acquire();
+        RegistryClient.Slot registrySlot = registry.downloadSlot(ref);
         try {
-            return copyIntoStore(ref, blob, credentials, ctx);
+            downloads.acquire();
+            try {
+                return copyIntoStore(ref, blob, credentials, ctx);
+            } finally {
+                downloads.release();
+            }
         } finally {
-            downloads.release();
+            registrySlot.close();
         }
     }
 
@@ -79,21 +98,40 @@ final class BlobFetcher {
         String ingest = "blob-" + blob.digest();
         ContentWriter writer = content.writer(ingest, blob.digest(), blob.size());
         try {
-            long offset = writer.offset();
-            if (offset < blob.size()) {
+            int resumes = 0;
+            String host = "the store";
+            while (writer.offset() < blob.size()) {
+                long offset = writer.offset();
                 RegistryClient.BlobStream stream = registry.openBlob(ref, blob, offset, credentials);
+                host = stream.host();
                 if (stream.offset() != offset) {
-                    // the registry ignored the range: start the ingest over
+                    // the server ignored the range: start the ingest over
                     writer.close();
                     content.abort(ingest);
                     writer = content.writer(ingest, blob.digest(), blob.size());
                 }
                 ctx.progress().phase(DOWNLOADING);
                 ctx.progress().done(stream.offset());
-                copy(stream.body(), writer, blob, ctx);
+                try {
+                    copy(stream.body(), writer, blob, ctx);
+                    break; // the body ended: commit judges whether it was all of the blob
+                } catch (BrokenStream e) {
+                    ctx.throwIfCancelled();
+                    if (resumes++ >= maxResumes) {
+                        throw new SinglepullException(ErrorKind.UNAVAILABLE, "download of blob " + blob.digest()
+                                + " of " + ref + " from " + stream.host() + " broke after " + writer.offset() + " of "
+                                + blob.size() + " bytes, " + resumes + " times: " + e.getCause().getMessage(), e);
+                    }
+                }
             }
             ctx.progress().phase("verifying");
-            ContentInfo info = writer.commit();
+            ContentInfo info;
+            try {
+                info = writer.commit();
+            } catch (SinglepullException e) {
+                throw e.kind() == ErrorKind.DATA_LOSS ? new SinglepullException(ErrorKind.DATA_LOSS, "blob "
+                        + blob.digest() + " of " + ref + " downloaded from " + host + ": " + e.getMessage(), e) : e;
+            }
             ctx.progress().phase("downloaded");
             return info;
         } finally {
@@ -101,7 +139,8 @@ final class BlobFetcher {
         }
     }
 
-    private static void copy(InputStream body, ContentWriter writer, Descriptor blob, FlightContext ctx) {
+    private static void copy(InputStream body, ContentWriter writer, Descriptor blob, FlightContext ctx)
+            throws BrokenStream {
         ctx.onCancel(() -> closeQuietly(body)); // an interrupt does not reach a blocked socket read
         byte[] buffer = new byte[COPY_BUFFER];
         long written = writer.offset();
@@ -118,8 +157,7 @@ final class BlobFetcher {
             }
         } catch (IOException e) {
             ctx.throwIfCancelled();
-            throw new SinglepullException(ErrorKind.UNAVAILABLE, "download of blob " + blob.digest()
-                    + " broke after " + written + " of " + blob.size() + " bytes: " + e.getMessage(), e);
+            throw new BrokenStream(e);
         }
         ctx.throwIfCancelled();
     }

@@ -62,7 +62,23 @@ final class PullJob {
         this.ctx = ctx;
     }
 
+    /**
+     * Pulls. Every failure names the reference: a message that does not yet is prefixed with it (registry failures
+     * already name the host).
+     */
     PulledImage run() throws InterruptedException {
+        try {
+            return pull();
+        } catch (SinglepullException e) {
+            String name = ref.toString();
+            if (e.getMessage() != null && e.getMessage().contains(name)) {
+                throw e;
+            }
+            throw new SinglepullException(e.kind(), "pull of " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private PulledImage pull() throws InterruptedException {
         try (Leases.Lease lease = deps.db().leases().create("pull " + ref, LEASE_TTL)) {
             ctx.progress().phase("resolving");
             RegistryClient.Resolved resolved = deps.registry().resolve(ref, credentials, deps.platform());

@@ -32,19 +32,21 @@ public final class PullPipeline {
     private final Platform platform;
 
     /**
+     * @param maxBlobResumes how often one download is resumed with a range after its stream broke
      * @param listener   receives the ref and blob tables' events (the chain table belongs to the unpacker)
      * @param grace      how long abandoned work continues; null: to completion
      * @param stallPolicy the minimum rate a blob download must keep
      */
     public PullPipeline(RegistryClient registry, ContentStore content, MetadataDb db, Unpacker unpacker,
-                        Platform platform, int maxConcurrentDownloads, FlightListener listener, Duration grace,
+                        Platform platform, int maxConcurrentDownloads, int maxBlobResumes, FlightListener listener,
+                        Duration grace,
                         StallPolicy stallPolicy) {
         this.refs = SingleFlight.<RefKey, PulledImage>builder("ref").listener(listener).grace(grace).build();
         this.blobs = SingleFlight.<Digest, ContentInfo>builder("blob").listener(listener).grace(grace)
                 .stallPolicy(stallPolicy).build();
         this.platform = platform;
         this.deps = new PullJob.Dependencies(registry, content, db, unpacker,
-                new BlobFetcher(blobs, content, registry, maxConcurrentDownloads), platform);
+                new BlobFetcher(blobs, content, registry, maxConcurrentDownloads, maxBlobResumes), platform);
     }
 
     /** Downloads (phase "downloading") slower than {@code minBytesPerSecond} over {@code window} are aborted. */

@@ -24,17 +24,26 @@ public final class Manifests {
     /** An index (manifest list): platform manifests. */
     public record Index(String mediaType, List<Descriptor> manifests) {
         /**
-         * The manifest for {@code wanted}: the first exact match (variant included), else the first that
-         * {@link Platform#accepts} it. FAILED_PRECONDITION naming the platforms present when none matches.
+         * The manifest for {@code wanted}: the best that {@link Platform#accepts} it (the same platform first, then
+         * the newest variant that runs; the first in the index on a tie). FAILED_PRECONDITION naming the platforms
+         * present when none matches.
          */
         public Descriptor select(Platform wanted, String ref) {
-            Optional<Descriptor> exact = manifests.stream()
-                    .filter(d -> d.platform().filter(wanted::equals).isPresent()).findFirst();
-            return exact.or(() -> manifests.stream()
-                            .filter(d -> d.platform().filter(wanted::accepts).isPresent()).findFirst())
-                    .orElseThrow(() -> SinglepullException.failedPrecondition("no manifest for platform " + wanted
-                            + " in " + ref + "; present: " + manifests.stream()
-                            .map(d -> d.platform().map(Platform::toString).orElse("unknown")).toList()));
+            Descriptor best = null;
+            int bestRank = -1;
+            for (Descriptor d : manifests) {
+                int rank = d.platform().map(wanted::rank).orElse(-1);
+                if (rank > bestRank) {
+                    best = d;
+                    bestRank = rank;
+                }
+            }
+            if (best == null) {
+                throw SinglepullException.failedPrecondition("no manifest for platform " + wanted + " in " + ref
+                        + "; present: " + manifests.stream()
+                        .map(d -> d.platform().map(Platform::toString).orElse("unknown")).toList());
+            }
+            return best;
         }
     }
 
@@ -47,6 +56,32 @@ public final class Manifests {
     }
 
     /**
+     * FAILED_PRECONDITION if {@code document} is a Docker schema 1 manifest (by Content-Type or shape). Called before
+     * the digest check: a signed schema 1 manifest's digest covers its payload without the signatures, so it would
+     * otherwise look corrupt.
+     */
+    public static void refuseSchema1(byte[] document, String contentType, String ref) {
+        String declared = contentType == null ? "" : contentType.split(";")[0].strip();
+        boolean schema1 = MediaTypes.SCHEMA1.contains(declared);
+        if (!schema1) {
+            try {
+                JsonNode root = JSON.readTree(document);
+                schema1 = root != null && root.path("schemaVersion").asInt() == 1;
+            } catch (IOException e) {
+                schema1 = false; // not JSON: the digest check or the parser will say so
+            }
+        }
+        if (schema1) {
+            throw schema1(ref);
+        }
+    }
+
+    private static SinglepullException schema1(String ref) {
+        return SinglepullException.failedPrecondition("manifest of " + ref
+                + " is Docker schema 1, which is no longer supported; push it again as schema 2 or OCI");
+    }
+
+    /**
      * The media type of a manifest document: the registry's Content-Type when it is a known one, else the
      * document's own {@code mediaType} field, else inferred from its shape (an OCI manifest may omit the field).
      */
@@ -56,8 +91,7 @@ public final class Manifests {
         String field = root.path("mediaType").asText("");
         String type = !field.isEmpty() ? field : declared;
         if (MediaTypes.SCHEMA1.contains(type) || root.path("schemaVersion").asInt() == 1) {
-            throw SinglepullException.failedPrecondition("manifest of " + ref
-                    + " is Docker schema 1, which is no longer supported; push it again as schema 2 or OCI");
+            throw schema1(ref);
         }
         if (isIndex(type) || MediaTypes.MANIFESTS.contains(type)) {
             return type;

@@ -4,6 +4,7 @@ import dev.singlepull.cri.Node;
 import dev.singlepull.cri.config.ShimConfig;
 import dev.singlepull.cri.metrics.FlightMetrics;
 import dev.singlepull.cri.metrics.MetricsEndpoint;
+import dev.singlepull.cri.metrics.RegistryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -32,7 +33,7 @@ public final class Daemon implements AutoCloseable {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
-        Node node = Node.open(config, new FlightMetrics(registry));
+        Node node = Node.open(config, new FlightMetrics(registry), new RegistryMetrics(registry));
         Optional<MetricsEndpoint> metrics = Optional.empty();
         try {
             if (!config.metricsAddress().isBlank()) {

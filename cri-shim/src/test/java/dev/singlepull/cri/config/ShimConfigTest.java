@@ -1,21 +1,109 @@
 package dev.singlepull.cri.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.singlepull.cri.registry.HostConfig;
+import dev.singlepull.cri.registry.RegistrySettings;
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.snapshot.SnapshotSync;
+import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ShimConfigTest {
     @TempDir
     Path dir;
+
+    private ShimConfig load(String toml) throws IOException {
+        return ShimConfig.load(Files.writeString(dir.resolve("config.toml"), toml));
+    }
+
+    @Test
+    void registriesTablesGiveMirrorsServerTlsAndInsecure() throws IOException {
+        ShimConfig config = load("""
+                insecure_registries = ["legacy.internal:5000"]
+                max_concurrent_downloads_per_host = 3
+                allow_foreign_urls = true
+                registry_attempts = 2
+                registry_backoff_ms = 50
+                max_retry_after_seconds = 5
+                circuit_breaker_failures = 7
+                circuit_breaker_open_seconds = 9
+                max_blob_resumes = 1
+
+                [registries."docker.io"]
+                mirrors = ["http://127.0.0.1:5000", "mirror.example.com/prefix"]
+                server = "https://registry-1.docker.io"
+
+                [registries."registry.internal:5000"]
+                ca = "/etc/singlepull/internal-ca.pem"
+                skip_verify = false
+                insecure = false
+                """);
+        RegistrySettings r = config.registry();
+        HostConfig hub = r.hosts().get("docker.io");
+        assertEquals(List.of(URI.create("http://127.0.0.1:5000"), URI.create("//mirror.example.com/prefix")),
+                hub.mirrors());
+        assertEquals(Optional.of(URI.create("https://registry-1.docker.io")), hub.server());
+        HostConfig internal = r.hosts().get("registry.internal:5000");
+        assertEquals(Optional.of(Path.of("/etc/singlepull/internal-ca.pem")), internal.ca());
+        assertFalse(internal.insecure());
+        assertEquals(Set.of("legacy.internal:5000"), config.insecureRegistries());
+        assertEquals(3, r.downloadsPerHost());
+        assertTrue(r.allowForeignUrls());
+        assertEquals(2, r.attempts());
+        assertEquals(Duration.ofMillis(50), r.backoff());
+        assertEquals(Duration.ofSeconds(5), r.maxRetryAfter());
+        assertEquals(7, r.breakerFailures());
+        assertEquals(Duration.ofSeconds(9), r.breakerOpen());
+        assertEquals(1, r.maxBlobResumes());
+    }
+
+    @Test
+    void defaultsNeedNoRegistriesTable() throws IOException {
+        ShimConfig config = load("platform = \"linux/arm64\"\n");
+        assertEquals(RegistrySettings.DEFAULTS.attempts(), config.registry().attempts());
+        assertTrue(config.registry().hosts().isEmpty());
+        assertFalse(config.registry().allowForeignUrls());
+    }
+
+    @Test
+    void mistakesNameTheFileAndTheKey() {
+        for (String bad : new String[] {
+                "[registries.\"docker.io\"]\nmirror = [\"http://127.0.0.1:5000\"]\n",
+                "[registries.\"docker.io\"]\nmirrors = \"http://127.0.0.1:5000\"\n",
+                "[registries.\"docker.io\"]\ninsecure = \"yes\"\n",
+                "[registries.\"docker.io\"]\nmirrors = [\"http://\"]\n",
+                "registries = 3\n",
+                "registry_attempts = 0\n",
+                "unknown_thing = 1\n"}) {
+            SinglepullException e = assertThrows(SinglepullException.class, () -> load(bad), bad);
+            assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind(), bad);
+            assertTrue(e.getMessage().contains("config.toml"), e.getMessage());
+        }
+    }
+
+    @Test
+    void builderPutsFlagMirrorsFirst() {
+        ShimConfig config = ShimConfig.defaults().toBuilder()
+                .host("docker.io", new HostConfig(List.of(URI.create("https://mirror.example.com")), Optional.empty(),
+                        false, Optional.empty(), false))
+                .addMirrors("docker.io", List.of(URI.create("http://127.0.0.1:5000")))
+                .build();
+        assertEquals(List.of(URI.create("http://127.0.0.1:5000"), URI.create("https://mirror.example.com")),
+                config.registry().hosts().get("docker.io").mirrors());
+    }
 
     @Test
     void durabilityAndIngestKeysHaveDefaultsAndAreRead() throws Exception {

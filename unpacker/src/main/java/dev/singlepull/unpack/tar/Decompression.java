@@ -14,10 +14,10 @@ import java.util.zip.GZIPInputStream;
  * Turns a layer blob into its uncompressed tar stream.
  *
  * <p>The media type must be a known layer type (OCI {@code application/vnd.oci.image.layer.v1.tar[+gzip|+zstd]}, their
- * {@code nondistributable} variants, Docker {@code application/vnd.docker.image.rootfs.diff.tar[.gzip]} and the Docker
- * foreign layer); anything else is FAILED_PRECONDITION. The data's magic bytes then decide: gzip or zstd data is
- * decompressed even when the media type says plain tar (images in the wild mislabel layers); data without a magic is
- * read as it is declared.
+ * {@code nondistributable} variants, Docker {@code application/vnd.docker.image.rootfs.diff.tar[.gzip|.zstd]} (zstd is
+ * not in Docker's spec, but containerd writes and reads it) and the Docker foreign layer); anything else is
+ * FAILED_PRECONDITION. The data's magic bytes then decide: gzip or zstd data is decompressed even when the media type
+ * says plain tar (images in the wild mislabel layers); data without a magic is read as it is declared.
  *
  * <p>A corrupt or truncated compressed stream fails its read with a DATA_LOSS {@link SinglepullException}; a failure
  * of the underlying source is rethrown unchanged. Stateless and thread-safe; each returned stream is for one thread.
@@ -45,7 +45,8 @@ public final class Decompression {
                  "application/vnd.docker.image.rootfs.diff.tar.gzip",
                  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" -> Kind.GZIP;
             case "application/vnd.oci.image.layer.v1.tar+zstd",
-                 "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" -> Kind.ZSTD;
+                 "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+                 "application/vnd.docker.image.rootfs.diff.tar.zstd" -> Kind.ZSTD;
             default -> throw SinglepullException.failedPrecondition(
                     "unsupported layer media type '" + mediaType + "'");
         };

@@ -48,6 +48,7 @@ class DecompressionTest {
         "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd, ZSTD",
         "application/vnd.docker.image.rootfs.diff.tar, NONE",
         "application/vnd.docker.image.rootfs.diff.tar.gzip, GZIP",
+        "application/vnd.docker.image.rootfs.diff.tar.zstd, ZSTD",
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip, GZIP",
     })
     void mediaTypes(String mediaType, Kind kind) {

@@ -1,0 +1,47 @@
+package dev.singlepull.cri.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.singlepull.cri.config.ShimConfig;
+import dev.singlepull.errdefs.SinglepullException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class ServeCommandTest {
+    @TempDir
+    Path dir;
+
+    private ShimConfig parse(String... args) throws java.io.IOException {
+        ServeCommand command = new ServeCommand();
+        new CommandLine(command).parseArgs(args);
+        if (command.config == null) {
+            command.config = java.nio.file.Files.writeString(dir.resolve("empty.toml"), "");
+        }
+        return command.config();
+    }
+
+    @Test
+    void mirrorFlagsAreRepeatableAndKeepTheirOrder() throws Exception {
+        ShimConfig config = parse("--mirror", "docker.io=http://127.0.0.1:5000", "--mirror", "docker.io=https://mirror.example.com",
+                "--mirror", "quay.io=127.0.0.1:6000", "--max-concurrent-downloads-per-host", "2",
+                "--allow-foreign-urls");
+        assertEquals(List.of(URI.create("http://127.0.0.1:5000"), URI.create("https://mirror.example.com")),
+                config.registry().hosts().get("docker.io").mirrors());
+        assertEquals(List.of(URI.create("//127.0.0.1:6000")), config.registry().hosts().get("quay.io").mirrors());
+        assertEquals(2, config.registry().downloadsPerHost());
+        assertTrue(config.registry().allowForeignUrls());
+    }
+
+    @Test
+    void aMirrorWithoutRegistryIsRefused() {
+        for (String bad : new String[] {"http://127.0.0.1:5000", "docker.io=", "=http://x"}) {
+            assertThrows(SinglepullException.class, () -> parse("--mirror", bad), bad);
+        }
+    }
+}
