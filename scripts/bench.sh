@@ -2,6 +2,7 @@
 # Runs singlepull's benchmarks (never part of scripts/test.sh) and prints their figures.
 #   scripts/bench.sh                         load-test of a ~100 MB image, N=1 and N=20, 3 cold rounds each
 #   scripts/bench.sh -Dbench.imageMb=500     a bigger image
+#   scripts/bench.sh -Dtest=SnapshotSyncBench  snapshot_sync = syncfs / fsync / none on a 5,000-file layer
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
@@ -10,4 +11,4 @@ scripts/install-packages.sh maven docker-registry zstd
 . scripts/find-jdk.sh
 singlepull_find_jdk
 mvn -B -q -ntp install -DskipTests
-mvn -B -ntp -pl test verify -Pbench "$@" 2>&1 | grep -E '^(image|round|Tests run|\[ERROR\])' || true
+mvn -B -ntp -pl test verify -Pbench "$@" 2>&1 | grep -E '^(image|round|snapshot-sync|Tests run|\[ERROR\])' || true

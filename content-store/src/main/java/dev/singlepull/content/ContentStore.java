@@ -12,8 +12,19 @@ public interface ContentStore extends ContentProvider, ContentManager, Ingester,
     /** The metadata database this store keeps its labels in, shared with the other record kinds. */
     MetadataDb metadata();
 
-    /** Bytes and inodes used by committed blobs and ingests. */
+    /**
+     * Bytes and inodes used by committed blobs and ingests. Cheap: committed blobs are counted as they come and go,
+     * so only the ingests are measured on each call.
+     */
     Usage usage();
+
+    /**
+     * Checks the store against itself: every committed blob must hash to its name and every file under
+     * {@code blobs/} must be a blob (problems); labels of a blob that is gone and ingests are reported as leftovers.
+     * With {@code repair}, corrupt blobs and stray files are deleted (with their labels), and labels of missing
+     * blobs dropped; ingests are kept for resumption. Reads every blob: takes as long as reading the store.
+     */
+    CheckResult check(boolean repair);
 
     @Override
     void close();

@@ -6,6 +6,10 @@ import dev.singlepull.content.meta.GarbageCollector;
 import dev.singlepull.content.meta.MetadataDb;
 import dev.singlepull.cri.config.ShimConfig;
 import dev.singlepull.cri.image.ImageService;
+import dev.singlepull.cri.maintenance.FsckReport;
+import dev.singlepull.cri.maintenance.GcReport;
+import dev.singlepull.cri.maintenance.IngestJanitor;
+import dev.singlepull.cri.maintenance.StoreCheck;
 import dev.singlepull.cri.pull.PullPipeline;
 import dev.singlepull.cri.registry.RegistryClient;
 import dev.singlepull.cri.registry.RegistryListener;
@@ -19,6 +23,7 @@ import dev.singlepull.unpack.UnpackLimits;
 import dev.singlepull.unpack.Unpacker;
 import dev.singlepull.unpack.snapshot.DirectorySnapshotter;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -37,14 +42,19 @@ public final class Node implements AutoCloseable {
     private final RegistryClient registry;
     private final PullPipeline pipeline;
     private final ImageService images;
+    private final StoreCheck check;
+    private final IngestJanitor janitor;
 
-    private Node(ShimConfig config, FlightListener listener, RegistryListener registryListener) {
+    private Node(ShimConfig config, FlightListener listener, RegistryListener registryListener, boolean inspect) {
         Path root = config.root().toAbsolutePath();
         this.lock = RootLock.acquire(root);
+        MetadataDb opened = null;
+        IngestJanitor started = null;
         try {
-            this.db = MetadataDb.open(root.resolve("meta.db"));
-            this.content = LocalContentStore.open(root, db);
-            this.snapshots = new DirectorySnapshotter(root, db.snapshots());
+            this.db = opened = MetadataDb.open(root.resolve("meta.db"));
+            this.content = inspect ? LocalContentStore.openWithoutRecovery(root, db) : LocalContentStore.open(root, db);
+            this.snapshots = inspect ? DirectorySnapshotter.forInspection(root, db.snapshots())
+                    : new DirectorySnapshotter(root, db.snapshots(), Clock.systemUTC(), config.snapshotSync());
             this.chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").listener(listener)
                     .grace(config.grace().orElse(null)).build();
             this.unpacker = new Unpacker(content, snapshots, chains, new UnpackLimits(config.maxConcurrentUnpacks()));
@@ -56,24 +66,56 @@ public final class Node implements AutoCloseable {
             GarbageCollector gc = new GarbageCollector(db,
                     List.of(LocalContentStore.collectorFor(content), snapshots.collector()));
             this.images = new ImageService(pipeline, db, content, gc, root);
+            this.check = new StoreCheck(content, snapshots, db, gc);
+            this.janitor = started = inspect ? null : IngestJanitor.start(content, config.staleIngestAge());
         } catch (RuntimeException e) {
+            if (started != null) {
+                started.close();
+            }
+            if (opened != null) {
+                opened.close();
+            }
             lock.close();
             throw e;
         }
     }
 
-    /** Opens the root of {@code config}; FAILED_PRECONDITION when another process holds it. */
+    /**
+     * Opens the root of {@code config} to serve it: finishes what a crash left (snapshot commits and removals,
+     * broken ingests) and starts removing stale ingests. FAILED_PRECONDITION when another process holds the root.
+     */
     public static Node open(ShimConfig config, FlightListener listener) {
         return open(config, listener, RegistryListener.NONE);
     }
 
     /**
-     * Opens the root of {@code config}, with {@code registryListener} hearing the registry client's retries,
-     * fallbacks and resumes. FAILED_PRECONDITION when another process holds the root; INVALID_ARGUMENT for a bad
-     * hosts configuration.
+     * Opens the root of {@code config} to serve it, with {@code registryListener} hearing the registry client's
+     * retries, fallbacks and resumes: finishes what a crash left (snapshot commits and removals, broken ingests) and
+     * starts removing stale ingests. FAILED_PRECONDITION when another process holds the root; INVALID_ARGUMENT for a
+     * bad hosts configuration.
      */
     public static Node open(ShimConfig config, FlightListener listener, RegistryListener registryListener) {
-        return new Node(config, listener, registryListener);
+        return new Node(config, listener, registryListener, false);
+    }
+
+    /**
+     * Opens the root of {@code config} for {@code singlepull fsck} while no service runs on it: holds the root's lock
+     * like {@link #open}, but leaves what a crash left in place, for the check to report. FAILED_PRECONDITION when
+     * another process holds the root.
+     */
+    public static Node openForInspection(ShimConfig config) {
+        return new Node(config, FlightListener.NONE, RegistryListener.NONE, true);
+    }
+
+    /** Checks the store's consistency; with {@code repair}, fixes what can be fixed (see {@link StoreCheck}). */
+    public FsckReport fsck(boolean repair) {
+        return check.run(repair);
+    }
+
+    /** Runs a garbage collection now and removes stale ingests. */
+    public GcReport collectGarbage() {
+        GarbageCollector.Result collected = images.collectGarbage();
+        return new GcReport(collected, janitor == null ? 0 : janitor.sweep());
     }
 
     public ImageService images() {
@@ -110,6 +152,9 @@ public final class Node implements AutoCloseable {
     @Override
     public void close() {
         try {
+            if (janitor != null) {
+                janitor.close();
+            }
             content.close();
             db.close();
         } finally {

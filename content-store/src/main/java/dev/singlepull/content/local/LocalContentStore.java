@@ -40,7 +40,15 @@ public final class LocalContentStore {
 
     /** As {@link #open(Path, MetadataDb)}, on {@code clock} for commit times, lock ages and stale ingests. */
     static ContentStore open(Path root, MetadataDb db, Clock clock) {
-        return LocalStore.open(root, db, clock);
+        return LocalStore.open(root, db, clock, true);
+    }
+
+    /**
+     * Opens the store for inspection ({@code singlepull fsck}): as {@link #open(Path, MetadataDb)}, but what a crash
+     * left under {@code content/ingest/} stays as it is, to be reported.
+     */
+    public static ContentStore openWithoutRecovery(Path root, MetadataDb db) {
+        return LocalStore.open(root, db, Clock.systemUTC(), false);
     }
 
     /**

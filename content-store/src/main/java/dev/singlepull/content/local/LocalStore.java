@@ -1,9 +1,11 @@
 package dev.singlepull.content.local;
 
+import dev.singlepull.content.CheckResult;
 import dev.singlepull.content.ContentInfo;
 import dev.singlepull.content.ContentStore;
 import dev.singlepull.content.ContentWriter;
 import dev.singlepull.content.Digest;
+import dev.singlepull.content.Finding;
 import dev.singlepull.content.IngestStatus;
 import dev.singlepull.content.meta.MetadataDb;
 import dev.singlepull.errdefs.SinglepullException;
@@ -13,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,25 +36,35 @@ final class LocalStore implements ContentStore {
     private final MetadataDb db;
     private final Clock clock;
     private final RefLocks locks;
+    private final BlobTotals totals;
     private volatile boolean closed;
 
-    private LocalStore(IngestLayout layout, MetadataDb db, Clock clock) {
+    private LocalStore(IngestLayout layout, MetadataDb db, Clock clock, BlobTotals totals) {
         this.layout = layout;
         this.db = db;
         this.clock = clock;
         this.locks = new RefLocks(clock);
+        this.totals = totals;
     }
 
-    static LocalStore open(Path root, MetadataDb db, Clock clock) {
+    /**
+     * Opens the store under {@code root}, creating its directories. With {@code recover}, ingests that a crash cut
+     * short while they were being created are removed; without, nothing on disk is changed but the directories.
+     */
+    static LocalStore open(Path root, MetadataDb db, Clock clock, boolean recover) {
         IngestLayout layout = new IngestLayout(root);
+        BlobTotals totals;
         try {
             Files.createDirectories(layout.blobDir("sha256"));
             Files.createDirectories(layout.ingestRoot());
+            totals = BlobTotals.count(layout.blobsDir());
         } catch (IOException e) {
-            throw IoErrors.of("create content store under " + root, e);
+            throw IoErrors.of("open content store under " + root, e);
         }
-        LocalStore store = new LocalStore(layout, db, clock);
-        store.removeBrokenIngests();
+        LocalStore store = new LocalStore(layout, db, clock, totals);
+        if (recover) {
+            store.removeBrokenIngests();
+        }
         return store;
     }
 
@@ -117,8 +130,14 @@ final class LocalStore implements ContentStore {
 
     @Override
     public void delete(Digest digest) {
+        Path blob = layout.blob(digest);
         try {
-            Files.deleteIfExists(layout.blob(digest));
+            long size = Files.size(blob);
+            if (Files.deleteIfExists(blob)) {
+                totals.removed(size);
+            }
+        } catch (NoSuchFileException e) {
+            // absent: nothing to delete but its labels
         } catch (IOException e) {
             throw IoErrors.of("delete blob " + digest, e);
         }
@@ -143,7 +162,7 @@ final class LocalStore implements ContentStore {
                 new IngestDir(layout.ingestDir(ref)).delete();
                 return new CommittedBlobWriter(ref, existing.get(), size, this::info, lock);
             }
-            return LocalWriter.open(layout, clock, this::info, ref, expected, size, lock);
+            return LocalWriter.open(layout, clock, this::info, totals, ref, expected, size, lock);
         } catch (IOException e) {
             lock.close();
             throw IoErrors.of("open ingest '" + ref + "' for " + expected, e);
@@ -229,10 +248,100 @@ final class LocalStore implements ContentStore {
     @Override
     public Usage usage() {
         try {
-            return DiskUsage.of(layout.contentDir());
+            // the directories content/blobs and content/ingest, one per digest algorithm, the blobs, the ingests
+            long directories = 2 + children(layout.blobsDir()).size();
+            return new Usage(totals.bytes(), directories + totals.count()).plus(DiskUsage.of(layout.ingestRoot()));
         } catch (IOException e) {
-            throw IoErrors.of("measure " + layout.contentDir(), e);
+            throw IoErrors.of("measure " + layout.ingestRoot(), e);
         }
+    }
+
+    @Override
+    public CheckResult check(boolean repair) {
+        List<Finding> findings = new ArrayList<>();
+        long checked = 0;
+        for (Path algorithmDir : children(layout.blobsDir())) {
+            if (!Files.isDirectory(algorithmDir)) {
+                findings.add(strayFile(algorithmDir, repair));
+                continue;
+            }
+            for (Path file : children(algorithmDir)) {
+                Optional<Digest> digest = layout.digestOf(file);
+                if (digest.isEmpty() || !Files.isRegularFile(file)) {
+                    findings.add(strayFile(file, repair));
+                    continue;
+                }
+                Optional<Finding> corrupt = verify(digest.get(), file, repair);
+                if (corrupt.isPresent()) {
+                    findings.add(corrupt.get());
+                }
+                checked++;
+            }
+        }
+        for (Digest labelled : db.labelledDigests()) {
+            if (!Files.exists(layout.blob(labelled))) {
+                Finding f = Finding.leftover("labels of blob " + labelled,
+                        "the blob is gone but its labels are not (a deletion cut short)");
+                if (repair) {
+                    db.deleteLabels(labelled);
+                    f = f.repairedBy("labels dropped");
+                }
+                findings.add(f);
+            }
+        }
+        for (IngestStatus ingest : ingests()) {
+            findings.add(Finding.leftover("ingest " + ingest.ref(), "partial download of " + ingest.expected() + ", "
+                    + ingest.offset() + " of " + (ingest.total() < 0 ? "?" : ingest.total()) + " bytes, last written "
+                    + ingest.updatedAt() + " (in progress, or resumed by the next pull of this blob)"));
+        }
+        for (Path dir : children(layout.ingestRoot())) {
+            if (new IngestDir(dir).readMeta().isEmpty() && Files.exists(dir)) {
+                findings.add(Finding.leftover("ingest directory " + layout.contentDir().relativize(dir),
+                        "cut short while it was created; removed at the next start"));
+            }
+        }
+        return new CheckResult(checked, findings);
+    }
+
+    /** A finding if the blob at {@code file} does not hash to {@code digest}; deleted with {@code repair}. */
+    private Optional<Finding> verify(Digest digest, Path file, boolean repair) {
+        MessageDigest hasher = digest.newHasher();
+        long size = 0;
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) >= 0; size += n) {
+                hasher.update(buffer, 0, n);
+            }
+        } catch (NoSuchFileException e) {
+            return Optional.empty(); // deleted while we looked
+        } catch (IOException e) {
+            return Optional.of(Finding.problem("blob " + digest, "cannot be read: " + e));
+        }
+        Digest actual = Digest.fromHash(digest.algorithm(), hasher.digest());
+        if (actual.equals(digest)) {
+            return Optional.empty();
+        }
+        Finding f = Finding.problem("blob " + digest, "content does not match its name: " + size + " bytes hash to "
+                + actual);
+        if (repair) {
+            delete(digest);
+            f = f.repairedBy("blob deleted (pull its image again)");
+        }
+        return Optional.of(f);
+    }
+
+    private Finding strayFile(Path path, boolean repair) {
+        Finding f = Finding.problem("file " + layout.contentDir().relativize(path),
+                "not a blob: only content/blobs/<algorithm>/<hex> files belong under content/blobs");
+        if (repair) {
+            try {
+                AtomicFiles.deleteTree(path);
+                f = f.repairedBy("deleted");
+            } catch (IOException e) {
+                f = Finding.problem(f.subject(), f.detail() + "; cannot delete it: " + e);
+            }
+        }
+        return f;
     }
 
     /** Refs whose writer is open now. */

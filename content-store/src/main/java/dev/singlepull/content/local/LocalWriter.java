@@ -34,6 +34,7 @@ final class LocalWriter implements ContentWriter {
     private final IngestLayout layout;
     private final Clock clock;
     private final Function<Digest, Optional<ContentInfo>> committed;
+    private final BlobTotals totals;
     private final IngestDir ingest;
     private final IngestDir.Meta meta;
     private final FileChannel channel;
@@ -43,11 +44,12 @@ final class LocalWriter implements ContentWriter {
     private boolean closed;
 
     private LocalWriter(IngestLayout layout, Clock clock, Function<Digest, Optional<ContentInfo>> committed,
-                        IngestDir ingest, IngestDir.Meta meta, FileChannel channel, MessageDigest hasher, long offset,
-                        RefLocks.Held lock) {
+                        BlobTotals totals, IngestDir ingest, IngestDir.Meta meta, FileChannel channel,
+                        MessageDigest hasher, long offset, RefLocks.Held lock) {
         this.layout = layout;
         this.clock = clock;
         this.committed = committed;
+        this.totals = totals;
         this.ingest = ingest;
         this.meta = meta;
         this.channel = channel;
@@ -58,10 +60,12 @@ final class LocalWriter implements ContentWriter {
 
     /**
      * Opens (creating or resuming) the ingest of {@code ref}. The caller holds {@code lock}, which this writer
-     * releases on commit or close. {@code committed} looks up committed blobs.
+     * releases on commit or close. {@code committed} looks up committed blobs; {@code totals} learns of the blob
+     * this writer commits.
      */
     static LocalWriter open(IngestLayout layout, Clock clock, Function<Digest, Optional<ContentInfo>> committed,
-                            String ref, Digest expected, long total, RefLocks.Held lock) throws IOException {
+                            BlobTotals totals, String ref, Digest expected, long total, RefLocks.Held lock)
+            throws IOException {
         IngestDir ingest = new IngestDir(layout.ingestDir(ref));
         IngestDir.Meta meta = resumableMeta(ingest, ref, expected, total).orElse(null);
         if (meta == null) {
@@ -78,7 +82,7 @@ final class LocalWriter implements ContentWriter {
             MessageDigest hasher = expected.newHasher();
             long offset = rehash(channel, hasher);
             channel.position(offset);
-            return new LocalWriter(layout, clock, committed, ingest, meta, channel, hasher, offset, lock);
+            return new LocalWriter(layout, clock, committed, totals, ingest, meta, channel, hasher, offset, lock);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -186,8 +190,11 @@ final class LocalWriter implements ContentWriter {
         Path data = ingest.data();
         Files.setLastModifiedTime(data, FileTime.from(clock.instant())); // committedAt
         AtomicFiles.makeReadOnly(data);
-        AtomicFiles.moveIfAbsent(data, target);
+        boolean moved = AtomicFiles.moveIfAbsent(data, target);
         AtomicFiles.fsyncDirectory(dir);
+        if (moved) {
+            totals.added(offset);
+        }
     }
 
     /** The blob is committed: a leftover ingest is only litter (the next writer of the ref removes it). */

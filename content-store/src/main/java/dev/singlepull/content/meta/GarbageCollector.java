@@ -13,7 +13,9 @@ import java.util.TreeSet;
  * Mark and sweep over the metadata database. One collection: list the candidates of every registered kind, then
  * mark what is reachable (see {@link MetadataDb#reachable()}), then free the candidates that are not marked. Listing
  * before marking makes it safe against pulls running meanwhile: a resource created after the listing is not a
- * candidate, and one created before it was added to a lease first. One collection at a time. Thread-safe.
+ * candidate, and one created before it was added to a lease first. Before freeing anything, the database is synced, so
+ * that the writes which made the resources unreachable (an image record's deletion) cannot be lost to a power
+ * failure after the resources are gone. One collection at a time. Thread-safe.
  *
  * <p>Errors: the constructor throws INVALID_ARGUMENT for a collector of an unknown kind. {@link #collect()} goes on
  * past a resource it cannot free and then throws the first failure's kind, naming what was freed and what was not;
@@ -36,34 +38,63 @@ public final class GarbageCollector {
         }
     }
 
-    /** What one collection freed. */
-    public record Result(Map<String, List<String>> removed, long bytesFreed) {
+    /**
+     * What one collection freed.
+     *
+     * @param removed       the ids freed, by kind ({@link Leases#CONTENT}: digests; {@link Leases#SNAPSHOT}: ChainIDs)
+     * @param bytesByKind   bytes freed, by kind
+     * @param expiredLeases leases deleted because their expiry had passed
+     */
+    public record Result(Map<String, List<String>> removed, Map<String, Long> bytesByKind, int expiredLeases) {
+        public Result {
+            removed = Map.copyOf(removed);
+            bytesByKind = Map.copyOf(bytesByKind);
+        }
+
+        /** Resources freed, every kind. */
         public int count() {
             return removed.values().stream().mapToInt(List::size).sum();
+        }
+
+        /** Resources of {@code kind} freed. */
+        public int count(String kind) {
+            return removed.getOrDefault(kind, List.of()).size();
+        }
+
+        /** Bytes freed, every kind. */
+        public long bytesFreed() {
+            return bytesByKind.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        /** Bytes of {@code kind} freed. */
+        public long bytesFreed(String kind) {
+            return bytesByKind.getOrDefault(kind, 0L);
         }
     }
 
     /** Runs one collection. */
     public synchronized Result collect() {
-        db.leases().deleteExpired();
+        int expired = db.leases().deleteExpired();
         Map<ResourceCollector, Set<String>> candidates = new LinkedHashMap<>();
         for (ResourceCollector collector : collectors) {
             candidates.put(collector, new TreeSet<>(collector.all()));
         }
         MetadataDb.Reachable marked = db.reachable();
+        db.sync();
 
         Map<String, List<String>> removed = new LinkedHashMap<>();
+        Map<String, Long> bytes = new LinkedHashMap<>();
         List<RuntimeException> failures = new ArrayList<>();
-        long bytes = 0;
         for (Map.Entry<ResourceCollector, Set<String>> entry : candidates.entrySet()) {
             ResourceCollector collector = entry.getKey();
             List<String> freed = removed.computeIfAbsent(collector.kind(), k -> new ArrayList<>());
+            bytes.putIfAbsent(collector.kind(), 0L);
             for (String id : entry.getValue()) {
                 if (isMarked(collector.kind(), id, marked)) {
                     continue;
                 }
                 try {
-                    bytes += collector.remove(id);
+                    bytes.merge(collector.kind(), collector.remove(id), Long::sum);
                     freed.add(id);
                 } catch (RuntimeException e) {
                     LOG.log(System.Logger.Level.WARNING, "garbage collection could not free " + collector.kind() + " "
@@ -74,11 +105,19 @@ public final class GarbageCollector {
         }
         Map<String, List<String>> result = new LinkedHashMap<>();
         removed.forEach((kind, ids) -> result.put(kind, List.copyOf(ids)));
-        Result done = new Result(Map.copyOf(result), bytes);
+        Result done = new Result(result, bytes, expired);
         if (!failures.isEmpty()) {
             throw failure(done, failures);
         }
         return done;
+    }
+
+    /**
+     * Runs {@code work} while no collection runs (and keeps collections waiting until it returns): for checks that
+     * must not see a collection half done.
+     */
+    public synchronized <T> T whileNotCollecting(java.util.function.Supplier<T> work) {
+        return work.get();
     }
 
     private static boolean isMarked(String kind, String id, MetadataDb.Reachable marked) {

@@ -41,6 +41,22 @@ public interface MetadataDb extends AutoCloseable {
      */
     Reachable reachable();
 
+    /**
+     * What each image record reaches, by record name: the same walk as {@link #reachable()}, from that record's
+     * manifest and config alone. For consistency checks: every digest in it should be a committed blob and every
+     * snapshot key a committed snapshot.
+     */
+    Map<String, Reachable> reachableByImage();
+
+    /** Every digest that has labels (committed blobs, and the leftovers of a blob deletion that a crash cut short). */
+    Set<Digest> labelledDigests();
+
+    /**
+     * Makes every write committed so far durable against power loss (one fsync). Call it before an irreversible
+     * step on disk that relies on those writes, such as deleting what they made unreachable.
+     */
+    void sync();
+
     /** The schema version this database is at. */
     int schemaVersion();
 

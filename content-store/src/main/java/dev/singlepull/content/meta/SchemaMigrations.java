@@ -59,7 +59,13 @@ final class SchemaMigrations {
                         PRIMARY KEY (lease_id, kind, resource_id)
                     ) WITHOUT ROWID""",
                     "CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-                    "INSERT INTO sequences (name, value) VALUES ('snapshot_id', 0)"));
+                    "INSERT INTO sequences (name, value) VALUES ('snapshot_id', 0)"),
+            // version 2: snapshot records carry their state (SnapshotRecord.State), so a commit can be recorded
+            // before its directory appears and a removal before its directory goes. Rows of version 1 were written
+            // only after their directory was complete: they are committed.
+            List.of(
+                    "ALTER TABLE snapshots ADD COLUMN state TEXT NOT NULL DEFAULT 'committed' "
+                            + "CHECK (state IN ('committing', 'committed', 'removing'))"));
 
     private SchemaMigrations() { }
 
@@ -73,7 +79,15 @@ final class SchemaMigrations {
      * FAILED_PRECONDITION if the database is at a newer version than this code knows.
      */
     static int migrate(SqliteConnections db, Clock clock) {
-        return db.write("migrate schema", c -> {
+        return migrate(db, clock, latest());
+    }
+
+    /** As {@link #migrate(SqliteConnections, Clock)}, stopping at {@code target} (tests build old databases so). */
+    static int migrate(SqliteConnections db, Clock clock, int target) {
+        if (target < 1 || target > latest()) {
+            throw new IllegalArgumentException("no schema version " + target);
+        }
+        return db.writeDurably("migrate schema", c -> {
             try (Statement st = c.createStatement()) {
                 st.execute("CREATE TABLE IF NOT EXISTS schema_version "
                         + "(version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
@@ -83,7 +97,7 @@ final class SchemaMigrations {
                 throw SinglepullException.failedPrecondition("metadata database schema version " + current
                         + " is newer than this singlepull supports (" + latest() + "); upgrade singlepull");
             }
-            for (int version = current + 1; version <= latest(); version++) {
+            for (int version = current + 1; version <= target; version++) {
                 apply(c, version, clock.millis());
             }
             return current;

@@ -2,7 +2,11 @@ package dev.singlepull.content.meta;
 
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -20,6 +24,10 @@ import org.sqlite.SQLiteException;
  * read-only connections. In WAL mode a reader sees the last committed state and never waits for the writer, so
  * {@link #read} never queues behind {@link #write}; readers wait only for a free read connection.
  *
+ * <p>Durability: with {@code synchronous=NORMAL} a committed transaction survives a crash of the process at once,
+ * and a power failure once the write-ahead log is next synced. {@link #writeDurably} and {@link #sync()} sync it
+ * on the spot, for the few writes that a later, irreversible step on disk depends on.
+ *
  * <p>Every call is one transaction: committed when the work returns, rolled back when it throws. A
  * {@link SinglepullException} thrown by the work passes through unchanged; an {@link SQLException} becomes
  * UNAVAILABLE (database busy), RESOURCE_EXHAUSTED (disk full) or INTERNAL. After {@link #close()} every call fails
@@ -28,7 +36,7 @@ import org.sqlite.SQLiteException;
 final class SqliteConnections implements AutoCloseable {
     private static final int BUSY_TIMEOUT_MS = 5_000;
 
-    private final String file;
+    private final Path file;
     private final ReentrantLock writeLock = new ReentrantLock();
     /** Guarded by {@link #writeLock}. */
     private final Connection writer;
@@ -36,7 +44,7 @@ final class SqliteConnections implements AutoCloseable {
     private final int readerCount;
     private volatile boolean closed;
 
-    private SqliteConnections(String file, Connection writer, List<Connection> readers) {
+    private SqliteConnections(Path file, Connection writer, List<Connection> readers) {
         this.file = file;
         this.writer = writer;
         this.readerCount = readers.size();
@@ -62,7 +70,7 @@ final class SqliteConnections implements AutoCloseable {
                 pool.add(reader);
                 reader.setAutoCommit(false);
             }
-            return new SqliteConnections(file.toString(), writer, pool);
+            return new SqliteConnections(file.toAbsolutePath(), writer, pool);
         } catch (SQLException | RuntimeException e) {
             pool.forEach(SqliteConnections::closeQuietly);
             if (writer != null) {
@@ -97,6 +105,48 @@ final class SqliteConnections implements AutoCloseable {
             return inTransaction(writer, what, work);
         } finally {
             writeLock.unlock();
+        }
+    }
+
+    /**
+     * As {@link #write}, and makes the transaction durable (with every one committed before it) before returning:
+     * costs one fsync of the write-ahead log.
+     */
+    <T> T writeDurably(String what, SqlWork<T> work) {
+        writeLock.lock();
+        try {
+            ensureOpen();
+            T result = inTransaction(writer, what, work);
+            syncLog(what);
+            return result;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Makes every transaction committed so far durable (one fsync of the write-ahead log). */
+    void sync() {
+        writeLock.lock();
+        try {
+            ensureOpen();
+            syncLog("sync");
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Fsyncs the write-ahead log, where committed transactions wait for the next checkpoint (which syncs the
+     * database file before the log is reused); without a log, the database file. Called with the write lock held, so
+     * no commit or checkpoint runs meanwhile.
+     */
+    private void syncLog(String what) {
+        Path wal = file.resolveSibling(file.getFileName() + "-wal");
+        Path target = Files.exists(wal) ? wal : file;
+        try (FileChannel channel = FileChannel.open(target, StandardOpenOption.READ)) {
+            channel.force(false);
+        } catch (IOException e) {
+            throw SinglepullException.internal("metadata database: " + what + ": cannot sync " + target + ": " + e, e);
         }
     }
 

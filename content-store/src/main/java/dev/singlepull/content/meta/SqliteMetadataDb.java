@@ -5,12 +5,19 @@ import dev.singlepull.errdefs.SinglepullException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * {@link MetadataDb} on SQLite through sqlite-jdbc: WAL mode, {@code synchronous=NORMAL}, a busy timeout; one write
@@ -132,13 +139,11 @@ final class SqliteMetadataDb implements MetadataDb {
     public Reachable reachable() {
         long now = clock.millis();
         return db.read("mark reachable resources", c -> {
-            ReachabilityMarker marker = new ReachabilityMarker();
-            try (PreparedStatement ps = c.prepareStatement("SELECT manifest_digest, config_digest FROM images");
-                 ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    marker.contentRoot(Digest.parse(rs.getString(1)));
-                    marker.contentRoot(Digest.parse(rs.getString(2))); // also reached through the manifest's labels
-                }
+            Graph graph = Graph.read(c);
+            ReachabilityMarker marker = graph.marker();
+            for (ImageRoot image : graph.images()) {
+                marker.contentRoot(image.manifest());
+                marker.contentRoot(image.config()); // also reached through the manifest's labels
             }
             try (PreparedStatement ps = c.prepareStatement("SELECT r.kind, r.resource_id FROM lease_resources r "
                     + "JOIN leases l ON l.id = r.lease_id WHERE l.expires_ms > ?")) {
@@ -149,23 +154,92 @@ final class SqliteMetadataDb implements MetadataDb {
                     }
                 }
             }
+            return marker.mark();
+        });
+    }
+
+    @Override
+    public Map<String, Reachable> reachableByImage() {
+        return db.read("mark what each image reaches", c -> {
+            Graph graph = Graph.read(c);
+            Map<String, Reachable> out = new LinkedHashMap<>();
+            for (ImageRoot image : graph.images()) {
+                ReachabilityMarker marker = graph.marker();
+                marker.contentRoot(image.manifest());
+                marker.contentRoot(image.config());
+                out.put(image.name(), marker.mark());
+            }
+            return out;
+        });
+    }
+
+    /** An image record as a root of the mark phase. */
+    private record ImageRoot(String name, Digest manifest, Digest config) { }
+
+    /** The rows a mark phase walks, read in the caller's transaction: image roots, reference labels, parents. */
+    private record Graph(List<ImageRoot> images, List<String[]> labels, List<String[]> parents) {
+        static Graph read(Connection c) throws SQLException {
+            List<ImageRoot> images = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT name, manifest_digest, config_digest FROM images "
+                    + "ORDER BY name");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    images.add(new ImageRoot(rs.getString(1), Digest.parse(rs.getString(2)),
+                            Digest.parse(rs.getString(3))));
+                }
+            }
+            List<String[]> labels = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT digest, key, value FROM labels WHERE key LIKE 'containerd.io/gc.ref.%'");
                  ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     if (Digest.isDigest(rs.getString(1))) {
-                        marker.label(Digest.parse(rs.getString(1)), rs.getString(2), rs.getString(3));
+                        labels.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
                     }
                 }
             }
+            List<String[]> parents = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT key, parent FROM snapshots");
                  ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    marker.snapshot(rs.getString(1), rs.getString(2));
+                    parents.add(new String[] {rs.getString(1), rs.getString(2)});
                 }
             }
-            return marker.mark();
+            return new Graph(images, labels, parents);
+        }
+
+        /** A fresh marker that knows every edge but no root yet. */
+        ReachabilityMarker marker() {
+            ReachabilityMarker marker = new ReachabilityMarker();
+            for (String[] label : labels) {
+                marker.label(Digest.parse(label[0]), label[1], label[2]);
+            }
+            for (String[] parent : parents) {
+                marker.snapshot(parent[0], parent[1]);
+            }
+            return marker;
+        }
+    }
+
+    @Override
+    public Set<Digest> labelledDigests() {
+        return db.read("list labelled digests", c -> {
+            Set<Digest> out = new HashSet<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT digest FROM labels");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (Digest.isDigest(rs.getString(1))) {
+                        out.add(Digest.parse(rs.getString(1)));
+                    }
+                }
+            }
+            return Set.copyOf(out);
         });
+    }
+
+    @Override
+    public void sync() {
+        db.sync();
     }
 
     private static void leaseRoot(ReachabilityMarker marker, String kind, String id) {

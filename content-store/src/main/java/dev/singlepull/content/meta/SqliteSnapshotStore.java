@@ -15,10 +15,12 @@ import java.util.Optional;
 
 /**
  * {@link SnapshotStore} on table {@code snapshots}, with the snapshot id sequence in table {@code sequences}.
- * {@link #insert} of an existing key is ALREADY_EXISTS; other errors as {@link SqliteConnections}. Thread-safe.
+ * {@link #insert} and {@link #setState} sync the database's log before they return (one fsync each).
+ * {@link #insert} of an existing key is ALREADY_EXISTS; a state the database holds but this code does not know is
+ * INTERNAL; other errors as {@link SqliteConnections}. Thread-safe.
  */
 final class SqliteSnapshotStore implements SnapshotStore {
-    private static final String COLUMNS = "key, parent, directory, size, inodes, created_ms";
+    private static final String COLUMNS = "key, parent, directory, size, inodes, created_ms, state";
 
     private final SqliteConnections db;
     private final Clock clock;
@@ -33,15 +35,16 @@ final class SqliteSnapshotStore implements SnapshotStore {
         Objects.requireNonNull(record.key(), "key");
         Objects.requireNonNull(record.directory(), "directory");
         long created = (record.created() != null ? record.created() : clock.instant()).toEpochMilli();
-        int inserted = db.write("insert snapshot " + record.key(), c -> {
+        int inserted = db.writeDurably("insert snapshot " + record.key(), c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO snapshots (" + COLUMNS + ") "
-                    + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING")) {
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING")) {
                 ps.setString(1, record.key());
                 ps.setString(2, record.parent());
                 ps.setString(3, record.directory());
                 ps.setLong(4, record.size());
                 ps.setLong(5, record.inodes());
                 ps.setLong(6, created);
+                ps.setString(7, record.state().dbName());
                 return ps.executeUpdate();
             }
         });
@@ -65,6 +68,33 @@ final class SqliteSnapshotStore implements SnapshotStore {
         return db.read("list snapshots", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM snapshots ORDER BY key")) {
                 return rows(ps);
+            }
+        });
+    }
+
+    @Override
+    public boolean setState(String key, SnapshotRecord.State expected, SnapshotRecord.State next) {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(next, "next");
+        int changed = db.writeDurably("mark snapshot " + key + " " + next.dbName(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE snapshots SET state = ? WHERE key = ? AND state = ?")) {
+                ps.setString(1, next.dbName());
+                ps.setString(2, key);
+                ps.setString(3, expected.dbName());
+                return ps.executeUpdate();
+            }
+        });
+        return changed == 1;
+    }
+
+    @Override
+    public Totals totals() {
+        return db.read("sum snapshots", c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(inodes), 0) FROM snapshots");
+                 ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new Totals(rs.getLong(1), rs.getLong(2), rs.getLong(3));
             }
         });
     }
@@ -94,12 +124,20 @@ final class SqliteSnapshotStore implements SnapshotStore {
         });
     }
 
+    private static SnapshotRecord.State state(String key, String name) {
+        try {
+            return SnapshotRecord.State.fromDbName(name);
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw SinglepullException.internal("snapshot " + key + " has unknown state '" + name + "'", e);
+        }
+    }
+
     private static List<SnapshotRecord> rows(PreparedStatement ps) throws SQLException {
         List<SnapshotRecord> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 out.add(new SnapshotRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4),
-                        rs.getLong(5), Instant.ofEpochMilli(rs.getLong(6))));
+                        rs.getLong(5), Instant.ofEpochMilli(rs.getLong(6)), state(rs.getString(1), rs.getString(7))));
             }
         }
         return out;

@@ -98,6 +98,95 @@ class LocalContentStoreTest extends ContentStoreContract {
     }
 
     @Test
+    void usageFollowsCommitsDeletesAndIngestsWithoutWalkingBlobs() {
+        ContentStore.Usage empty = store.usage();
+        ContentInfo a = put("a", blob(10_000, 120));
+        put("b", blob(5_000, 121));
+        put("b-again", blob(5_000, 121)); // already committed: counted once
+        assertEquals(empty.bytes() + 15_000, store.usage().bytes());
+        byte[] partial = blob(8_000, 122);
+        try (ContentWriter writer = store.writer("partial", Digest.sha256(partial), partial.length)) {
+            writer.write(ByteBuffer.wrap(partial, 0, 3_000));
+        }
+        ContentStore.Usage withIngest = store.usage();
+        assertTrue(withIngest.bytes() >= empty.bytes() + 18_000, "ingest data counts: " + withIngest);
+        store.delete(a.digest());
+        store.delete(a.digest()); // absent: not counted twice
+        assertEquals(withIngest.bytes() - 10_000, store.usage().bytes());
+        assertEquals(withIngest.inodes() - 1, store.usage().inodes());
+        store.abort("partial");
+
+        ContentStore reopened = LocalContentStore.open(dir, db, clock);
+        assertEquals(store.usage(), reopened.usage(), "counted from disk on open");
+        reopened.close();
+    }
+
+    @Test
+    void checkFindsCorruptBlobsStrayFilesAndLeftoversAndRepairsWhenAsked() throws IOException {
+        ContentInfo good = put("good", blob(4_000, 130));
+        ContentInfo bad = put("bad", blob(4_000, 131));
+        store.label(bad.digest(), java.util.Map.of("k", "v"));
+        Path badFile = dir.resolve("content/blobs/sha256/" + bad.digest().hex());
+        Files.setPosixFilePermissions(badFile, PosixFilePermissions.fromString("rw-r--r--"));
+        byte[] bytes = Files.readAllBytes(badFile);
+        bytes[100] ^= 1; // one flipped bit
+        Files.write(badFile, bytes);
+        Files.writeString(dir.resolve("content/blobs/sha256/not-a-digest"), "junk");
+        Digest gone = Digest.sha256("gone".getBytes());
+        db.setLabels(gone, java.util.Map.of("containerd.io/gc.ref.content.config", good.digest().toString()));
+        byte[] partial = blob(6_000, 132);
+        try (ContentWriter writer = store.writer("resumable", Digest.sha256(partial), partial.length)) {
+            writer.write(ByteBuffer.wrap(partial, 0, 2_000));
+        }
+
+        var result = store.check(false);
+        assertEquals(2, result.checked());
+        List<String> problems = result.findings().stream().filter(f -> f.isProblem()).map(f -> f.subject()).toList();
+        assertEquals(List.of("file blobs/sha256/not-a-digest", "blob " + bad.digest()),
+                problems.stream().sorted(java.util.Comparator.reverseOrder()).toList());
+        List<String> leftovers = result.findings().stream().filter(f -> !f.isProblem()).map(f -> f.subject()).toList();
+        assertEquals(List.of("labels of blob " + gone, "ingest resumable"), leftovers);
+        assertTrue(Files.exists(badFile), "a check without repair changes nothing");
+
+        var repaired = store.check(true);
+        assertTrue(repaired.findings().stream().filter(f -> !f.subject().startsWith("ingest")).allMatch(f -> f.repaired()),
+                repaired.toString());
+        assertFalse(Files.exists(badFile));
+        assertEquals(java.util.Map.of(), db.labels(bad.digest()));
+        assertEquals(java.util.Map.of(), db.labels(gone));
+        assertEquals(1, store.ingests().size(), "ingests are kept for resumption");
+
+        var clean = store.check(false);
+        assertEquals(1, clean.checked());
+        assertEquals(List.of("ingest resumable"), clean.findings().stream().map(f -> f.subject()).toList());
+        assertEquals(good.size(), store.usage().bytes() - 2_000 - ingestDescriptionBytes());
+    }
+
+    private long ingestDescriptionBytes() throws IOException {
+        long sum = 0;
+        for (Path file : filesUnder(dir.resolve("content/ingest"))) {
+            if (!file.getFileName().toString().equals("data")) {
+                sum += Files.size(file);
+            }
+        }
+        return sum;
+    }
+
+    @Test
+    void openingWithoutRecoveryLeavesBrokenIngestsForTheCheckToReport() throws IOException {
+        Path broken = dir.resolve("content/ingest/" + "e".repeat(64));
+        Files.createDirectories(broken);
+        Files.writeString(broken.resolve("ref"), "half-made");
+        ContentStore inspected = LocalContentStore.openWithoutRecovery(dir, db);
+        assertTrue(Files.exists(broken));
+        assertEquals(List.of("ingest directory ingest/" + "e".repeat(64)),
+                inspected.check(false).findings().stream().map(f -> f.subject()).toList());
+        inspected.close();
+        LocalContentStore.open(dir, db, clock).close();
+        assertFalse(Files.exists(broken));
+    }
+
+    @Test
     void locksAreReleasedWhateverTheOutcome() {
         byte[] data = blob(1_000, 104);
         put("ok", data);

@@ -145,6 +145,10 @@ class GarbageCollectorTest {
         long aBlobBytes = ("manifest of " + a.name()).length() + ("config of " + a.name()).length()
                 + "layer of a".length();
         assertEquals(aBlobBytes + 200, first.bytesFreed());
+        assertEquals(aBlobBytes, first.bytesFreed(Leases.CONTENT));
+        assertEquals(200, first.bytesFreed(Leases.SNAPSHOT));
+        assertEquals(3, first.count(Leases.CONTENT));
+        assertEquals(1, first.count(Leases.SNAPSHOT));
 
         db.images().delete(List.of(b.name()));
         GarbageCollector.Result second = gc.collect();
@@ -190,7 +194,9 @@ class GarbageCollectorTest {
         db.leases().create("crashed pull", Duration.ofMinutes(5)).add(Leases.CONTENT, blob.toString());
         assertEquals(0, gc.collect().count());
         clock.advance(Duration.ofMinutes(10));
-        assertEquals(1, gc.collect().count());
+        GarbageCollector.Result result = gc.collect();
+        assertEquals(1, result.count());
+        assertEquals(1, result.expiredLeases());
         assertEquals(0, db.leases().deleteExpired());
     }
 

@@ -81,13 +81,13 @@ class SqliteMetadataDbTest {
 
     @Test
     void reopenedDatabaseKeepsSchemaVersionAndData() {
-        assertEquals(1, db.schemaVersion());
+        assertEquals(SchemaMigrations.latest(), db.schemaVersion());
         db.images().put(image("docker.io/library/redis:7", "redis"));
         long id = db.snapshots().nextId();
         db.close();
 
         db = SqliteMetadataDb.open(file, clock);
-        assertEquals(1, db.schemaVersion());
+        assertEquals(SchemaMigrations.latest(), db.schemaVersion());
         assertTrue(db.images().get("docker.io/library/redis:7").isPresent());
         assertEquals(id + 1, db.snapshots().nextId());
         int migrationsRecorded = db.inWriteTransaction(c -> {
@@ -96,7 +96,50 @@ class SqliteMetadataDbTest {
                 return rs.getInt(1);
             }
         });
-        assertEquals(1, migrationsRecorded);
+        assertEquals(SchemaMigrations.latest(), migrationsRecorded);
+    }
+
+    @Test
+    void aVersion1DatabaseIsMigratedAndItsSnapshotsReadAsCommitted() {
+        Path old = dir.resolve("v1/meta.db");
+        try (SqliteConnections v1 = SqliteConnections.open(createParent(old), 1)) {
+            SchemaMigrations.migrate(v1, clock, 1); // the database as singlepull with schema version 1 left it
+            v1.write("fill a version 1 database", c -> {
+                try (Statement st = c.createStatement()) {
+                    st.executeUpdate("INSERT INTO snapshots (key, parent, directory, size, inodes, created_ms) "
+                            + "VALUES ('sha256:v1-base', NULL, 'snapshots/1', 10, 2, 0)");
+                    st.executeUpdate("INSERT INTO images (name, manifest_digest, config_digest, size, created_ms, "
+                            + "updated_ms) VALUES ('docker.io/library/old:1', '" + digest("m") + "', '" + digest("c")
+                            + "', 5, 0, 0)");
+                    return st.executeUpdate("UPDATE sequences SET value = 1 WHERE name = 'snapshot_id'");
+                }
+            });
+            assertEquals(1, v1.read("version", SchemaMigrations::currentVersion));
+        }
+
+        try (SqliteMetadataDb migrated = SqliteMetadataDb.open(old, clock)) {
+            assertEquals(2, migrated.schemaVersion());
+            SnapshotRecord base = migrated.snapshot("sha256:v1-base").orElseThrow();
+            assertEquals(SnapshotRecord.State.COMMITTED, base.state());
+            assertEquals("snapshots/1", base.directory());
+            assertTrue(migrated.images().get("docker.io/library/old:1").isPresent());
+            assertEquals(2, migrated.snapshots().nextId(), "the sequence carried over");
+            assertTrue(migrated.snapshots().setState("sha256:v1-base", SnapshotRecord.State.COMMITTED,
+                    SnapshotRecord.State.REMOVING), "the new column is writable");
+        }
+        try (SqliteMetadataDb reopened = SqliteMetadataDb.open(old, clock)) {
+            assertEquals(2, reopened.schemaVersion(), "a migrated database is not migrated again");
+            assertEquals(SnapshotRecord.State.REMOVING, reopened.snapshot("sha256:v1-base").orElseThrow().state());
+        }
+    }
+
+    private static Path createParent(Path file) {
+        try {
+            Files.createDirectories(file.getParent());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return file;
     }
 
     @Test
@@ -178,6 +221,40 @@ class SqliteMetadataDbTest {
         db.snapshots().delete("sha256:top");
         db.snapshots().delete("sha256:top");
         assertEquals(List.of(base), db.snapshots().list());
+    }
+
+    @Test
+    void snapshotStateMovesOnlyFromTheExpectedState() {
+        SnapshotRecord committing = new SnapshotRecord("sha256:new", null, "snapshots/4", 10, 2, clock.instant(),
+                SnapshotRecord.State.COMMITTING);
+        db.snapshots().insert(committing);
+        assertEquals(committing, db.snapshot("sha256:new").orElseThrow());
+
+        assertFalse(db.snapshots().setState("sha256:new", SnapshotRecord.State.COMMITTED,
+                SnapshotRecord.State.REMOVING), "not committed yet");
+        assertTrue(db.snapshots().setState("sha256:new", SnapshotRecord.State.COMMITTING,
+                SnapshotRecord.State.COMMITTED));
+        assertEquals(SnapshotRecord.State.COMMITTED, db.snapshot("sha256:new").orElseThrow().state());
+        assertFalse(db.snapshots().setState("sha256:absent", SnapshotRecord.State.COMMITTED,
+                SnapshotRecord.State.REMOVING));
+    }
+
+    @Test
+    void totalsSumEveryRecord() {
+        assertEquals(new SnapshotStore.Totals(0, 0, 0), db.snapshots().totals());
+        db.snapshots().insert(new SnapshotRecord("sha256:a", null, "snapshots/1", 10, 2, clock.instant()));
+        db.snapshots().insert(new SnapshotRecord("sha256:b", null, "snapshots/2", 32, 5, clock.instant(),
+                SnapshotRecord.State.COMMITTING));
+        assertEquals(new SnapshotStore.Totals(2, 42, 7), db.snapshots().totals());
+    }
+
+    @Test
+    void syncMakesTheLogDurableWithoutDisturbingReadersOrWriters() {
+        db.images().put(image("docker.io/library/synced:1", "synced"));
+        db.sync();
+        assertTrue(db.images().get("docker.io/library/synced:1").isPresent());
+        db.images().put(image("docker.io/library/after:1", "after"));
+        assertEquals(2, db.images().list().size());
     }
 
     @Test
@@ -306,6 +383,31 @@ class SqliteMetadataDbTest {
         MetadataDb.Reachable marked = db.reachable();
         assertEquals(Set.of(manifest, config, layer), marked.content());
         assertEquals(Set.of("chain-1", "chain-2"), marked.snapshots());
+    }
+
+    @Test
+    void reachableByImageNamesWhatEachImageAloneReaches() {
+        Digest base = digest("base layer");
+        for (String app : List.of("one", "two")) {
+            Digest manifest = digest("manifest-" + app);
+            db.images().put(new ImageRecord("docker.io/library/" + app + ":1", manifest, digest(app), 3,
+                    clock.instant(), clock.instant()));
+            db.setLabels(manifest, Map.of("containerd.io/gc.ref.content.config", digest(app).toString(),
+                    "containerd.io/gc.ref.content.l.0", base.toString(),
+                    "containerd.io/gc.ref.content.l.1", digest("layer-" + app).toString()));
+            db.setLabels(digest(app), Map.of("containerd.io/gc.ref.snapshot.unpack", "chain-" + app));
+            db.snapshots().insert(new SnapshotRecord("chain-" + app, "chain-base", "snapshots/" + app, 1, 1,
+                    clock.instant()));
+        }
+        db.snapshots().insert(new SnapshotRecord("chain-base", null, "snapshots/base", 1, 1, clock.instant()));
+
+        Map<String, MetadataDb.Reachable> byImage = db.reachableByImage();
+        assertEquals(Set.of("docker.io/library/one:1", "docker.io/library/two:1"), byImage.keySet());
+        MetadataDb.Reachable one = byImage.get("docker.io/library/one:1");
+        assertEquals(Set.of(digest("manifest-one"), digest("one"), base, digest("layer-one")), one.content());
+        assertEquals(Set.of("chain-one", "chain-base"), one.snapshots());
+        assertEquals(Set.of(digest("manifest-one"), digest("manifest-two"), digest("one"), digest("two")),
+                db.labelledDigests());
     }
 
     @Test

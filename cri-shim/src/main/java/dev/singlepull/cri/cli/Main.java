@@ -9,8 +9,8 @@ import picocli.CommandLine.Command;
 @Command(name = "singlepull", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A CRI image service that pulls every image, blob and layer once.",
         subcommands = {ServeCommand.class, PullCommand.class, ImagesCommand.class, InspectCommand.class,
-                RmiCommand.class, FsInfoCommand.class, FlightsCommand.class, LoadTestCommand.class,
-                VersionCommand.class})
+                RmiCommand.class, FsInfoCommand.class, FlightsCommand.class, GcCommand.class, FsckCommand.class,
+                LoadTestCommand.class, VersionCommand.class})
 public final class Main implements Runnable {
     static final String VERSION = "0.1.0";
 
@@ -23,6 +23,9 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             commandLine.getErr().println("singlepull: " + message(e));
+            if (commandLine.getCommand() instanceof FsckCommand) {
+                return 2; // 1 means "problems found"
+            }
             return e instanceof StatusRuntimeException || e instanceof SinglepullException ? 1 : 2;
         });
         return cli.execute(args);

@@ -4,6 +4,7 @@ import dev.singlepull.cri.config.ShimConfig;
 import dev.singlepull.cri.registry.HostConfig;
 import dev.singlepull.cri.registry.Platform;
 import dev.singlepull.cri.server.Daemon;
+import dev.singlepull.unpack.snapshot.SnapshotSync;
 import dev.singlepull.errdefs.SinglepullException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -48,6 +49,15 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--stall-window", paramLabel = "SECONDS", description = "the stall window (default 120)")
     Long stallWindowSeconds;
 
+    @Option(names = "--snapshot-sync", paramLabel = "MODE",
+            description = "how unpacked layers are made durable: syncfs (default), fsync, or none (UNSAFE: a power "
+                    + "failure can leave committed snapshots with missing data; for benchmarks only)")
+    String snapshotSync;
+
+    @Option(names = "--stale-ingest-seconds", paramLabel = "SECONDS",
+            description = "remove partial downloads not written for this long (default 86400)")
+    Long staleIngestSeconds;
+
     @Option(names = "--mirror", paramLabel = "REGISTRY=URL",
             description = "try this mirror first for pulls from REGISTRY, then its other mirrors, then REGISTRY itself "
                     + "(repeatable; e.g. docker.io=http://127.0.0.1:5000)")
@@ -72,10 +82,15 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** {@code file}'s settings, or the system config's if it exists, or the embedded defaults. */
+    static ShimConfig baseConfig(Path file) {
+        return file != null ? ShimConfig.load(file)
+                : Files.exists(ShimConfig.SYSTEM_CONFIG) ? ShimConfig.load(ShimConfig.SYSTEM_CONFIG) : ShimConfig.defaults();
+    }
+
     /** The config file (or the defaults) with the flags applied; INVALID_ARGUMENT for a bad value. */
     ShimConfig config() {
-        ShimConfig cfg = config != null ? ShimConfig.load(config)
-                : Files.exists(ShimConfig.SYSTEM_CONFIG) ? ShimConfig.load(ShimConfig.SYSTEM_CONFIG) : ShimConfig.defaults();
+        ShimConfig cfg = baseConfig(config);
         ShimConfig.Builder b = cfg.toBuilder();
         if (root != null) {
             b.root(root);
@@ -94,6 +109,12 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (stallWindowSeconds != null) {
             b.stallWindow(java.time.Duration.ofSeconds(stallWindowSeconds));
+        }
+        if (snapshotSync != null) {
+            b.snapshotSync(SnapshotSync.parse(snapshotSync));
+        }
+        if (staleIngestSeconds != null) {
+            b.staleIngestAge(java.time.Duration.ofSeconds(staleIngestSeconds));
         }
         Map<String, List<URI>> byRegistry = new LinkedHashMap<>();
         for (String mirror : mirrors) {

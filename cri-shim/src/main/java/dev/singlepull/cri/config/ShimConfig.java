@@ -6,6 +6,7 @@ import dev.singlepull.cri.registry.HostConfig;
 import dev.singlepull.cri.registry.Platform;
 import dev.singlepull.cri.registry.RegistrySettings;
 import dev.singlepull.errdefs.SinglepullException;
+import dev.singlepull.unpack.snapshot.SnapshotSync;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -42,6 +43,8 @@ import java.util.function.UnaryOperator;
  * circuit_breaker_open_seconds = 30    # how long an open circuit fails fast
  * max_blob_resumes = 5                 # range resumes of one broken blob download
  * allow_foreign_urls = false           # fetch non-distributable layers from their URLs
+ * snapshot_sync = "syncfs"             # how unpacked layers are made durable: "syncfs", "fsync" or "none" (UNSAFE)
+ * stale_ingest_seconds = 86400         # partial downloads not written for this long are removed
  *
  * [registries."docker.io"]
  * mirrors = ["http://127.0.0.1:5000", "https://mirror.example.com"]
@@ -57,17 +60,20 @@ import java.util.function.UnaryOperator;
  * @param registry           hosts (mirrors, TLS, insecure) and how hard the registry client tries
  * @param grace              how long a pull continues after its last caller left; empty: to completion
  * @param minTransferRate    bytes per second a blob download must average over {@code stallWindow}
+ * @param snapshotSync       how a snapshot's files are made durable before its record is written
+ * @param staleIngestAge     an ingest not written for this long is removed, at start-up and periodically
  */
 public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform, RegistrySettings registry,
                          int maxConcurrentDownloads, int maxConcurrentUnpacks, Optional<Duration> grace,
-                         long minTransferRate, Duration stallWindow) {
+                         long minTransferRate, Duration stallWindow, SnapshotSync snapshotSync,
+                         Duration staleIngestAge) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
             "insecure_registries", "max_concurrent_downloads", "max_concurrent_unpacks", "abandoned_grace_seconds",
             "min_transfer_rate", "stall_window_seconds", "max_concurrent_downloads_per_host", "allow_foreign_urls",
             "registry_attempts", "registry_backoff_ms", "max_retry_after_seconds", "circuit_breaker_failures",
-            "circuit_breaker_open_seconds", "max_blob_resumes", "registries");
+            "circuit_breaker_open_seconds", "max_blob_resumes", "registries", "snapshot_sync", "stale_ingest_seconds");
     private static final Set<String> HOST_KEYS = Set.of("mirrors", "server", "insecure", "ca", "skip_verify");
 
     public ShimConfig {
@@ -77,13 +83,17 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         if (minTransferRate < 1 || stallWindow.isNegative() || stallWindow.isZero()) {
             throw SinglepullException.invalidArgument("min_transfer_rate and stall_window_seconds must be >= 1");
         }
+        java.util.Objects.requireNonNull(snapshotSync, "snapshotSync");
+        if (staleIngestAge.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw SinglepullException.invalidArgument("stale_ingest_seconds must be >= 1");
+        }
     }
 
     /** The embedded defaults: system paths when running as root, the XDG directories otherwise. */
     public static ShimConfig defaults() {
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
                 RegistrySettings.DEFAULTS, 6, Math.max(2, Runtime.getRuntime().availableProcessors()),
-                Optional.empty(), 10 * 1024, Duration.ofSeconds(120));
+                Optional.empty(), 10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24));
     }
 
     /** Hosts reached over plain http besides loopback ones. */
@@ -134,6 +144,11 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         b.grace(graceSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(graceSeconds)));
         b.minTransferRate(toml.path("min_transfer_rate").asLong(base.minTransferRate()));
         b.stallWindow(Duration.ofSeconds(toml.path("stall_window_seconds").asLong(base.stallWindow().toSeconds())));
+        if (toml.has("snapshot_sync")) {
+            b.snapshotSync(SnapshotSync.parse(toml.get("snapshot_sync").asText()));
+        }
+        b.staleIngestAge(Duration.ofSeconds(
+                toml.path("stale_ingest_seconds").asLong(base.staleIngestAge().toSeconds())));
         b.registry(s -> s
                 .withRetries(toml.path("registry_attempts").asInt(r.attempts()),
                         Duration.ofMillis(toml.path("registry_backoff_ms").asLong(r.backoff().toMillis())),
@@ -219,6 +234,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private Optional<Duration> grace;
         private long minTransferRate;
         private Duration stallWindow;
+        private SnapshotSync snapshotSync;
+        private Duration staleIngestAge;
 
         private Builder(ShimConfig c) {
             root = c.root;
@@ -233,6 +250,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             grace = c.grace;
             minTransferRate = c.minTransferRate;
             stallWindow = c.stallWindow;
+            snapshotSync = c.snapshotSync;
+            staleIngestAge = c.staleIngestAge;
         }
 
         public Builder root(Path value) {
@@ -303,9 +322,20 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
+        public Builder snapshotSync(SnapshotSync value) {
+            snapshotSync = value;
+            return this;
+        }
+
+        public Builder staleIngestAge(Duration value) {
+            staleIngestAge = value;
+            return this;
+        }
+
         public ShimConfig build() {
             return new ShimConfig(root, socket, metricsAddress, platform, registry.withHosts(hosts, insecureRegistries),
-                    maxConcurrentDownloads, maxConcurrentUnpacks, grace, minTransferRate, stallWindow);
+                    maxConcurrentDownloads, maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync,
+                    staleIngestAge);
         }
     }
 }

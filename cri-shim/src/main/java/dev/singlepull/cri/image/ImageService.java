@@ -5,7 +5,7 @@ import dev.singlepull.content.Digest;
 import dev.singlepull.content.meta.GarbageCollector;
 import dev.singlepull.content.meta.ImageRecord;
 import dev.singlepull.content.meta.MetadataDb;
-import dev.singlepull.content.meta.SnapshotRecord;
+import dev.singlepull.content.meta.SnapshotStore;
 import dev.singlepull.cri.pull.PullPipeline;
 import dev.singlepull.cri.pull.PulledImage;
 import dev.singlepull.cri.registry.Credentials;
@@ -102,16 +102,16 @@ public final class ImageService {
         return gc.collect();
     }
 
-    /** Bytes and inodes used by images under the root: content plus snapshots. */
+    /**
+     * Bytes and inodes used by images under the root: committed blobs and ingests (partial downloads), plus every
+     * snapshot record's files. Cheap enough for kubelet's polling: blobs are counted as they come and go, snapshots
+     * summed by the database, and only the ingests are measured on disk. Unpacks in progress (staging directories)
+     * are not counted until they commit.
+     */
     public FsUsage fsUsage() {
         ContentStore.Usage blobs = content.usage();
-        long bytes = blobs.bytes();
-        long inodes = blobs.inodes();
-        for (SnapshotRecord snapshot : db.snapshots().list()) {
-            bytes += snapshot.size();
-            inodes += snapshot.inodes();
-        }
-        return new FsUsage(root, bytes, inodes);
+        SnapshotStore.Totals snapshots = db.snapshots().totals();
+        return new FsUsage(root, blobs.bytes() + snapshots.size(), blobs.inodes() + snapshots.inodes());
     }
 
     /** Usage of the image filesystem. */

@@ -1,11 +1,17 @@
 package dev.singlepull.cri.server;
 
 import dev.singlepull.api.admin.v1.AdminGrpc;
+import dev.singlepull.api.admin.v1.CollectGarbageRequest;
+import dev.singlepull.api.admin.v1.CollectGarbageResponse;
+import dev.singlepull.api.admin.v1.FsckRequest;
+import dev.singlepull.api.admin.v1.FsckResponse;
 import dev.singlepull.api.admin.v1.Flight;
 import dev.singlepull.api.admin.v1.ListFlightsRequest;
 import dev.singlepull.api.admin.v1.ListFlightsResponse;
 import dev.singlepull.api.admin.v1.PullProgress;
 import dev.singlepull.api.admin.v1.WatchPullRequest;
+import dev.singlepull.cri.maintenance.FsckReport;
+import dev.singlepull.cri.maintenance.GcReport;
 import dev.singlepull.dedup.FlightInfo;
 import dev.singlepull.dedup.FlightProgress;
 import io.grpc.Context;
@@ -18,7 +24,8 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * singlepull's own Admin service: the live flights of every table, and the progress of one pull as it goes. A
+ * singlepull's own Admin service: the live flights of every table, the progress of one pull as it goes, and the
+ * store's maintenance ({@code singlepull gc} and {@code singlepull fsck} ask the running service through it). A
  * watch sends a reading every {@link #WATCH_INTERVAL} while the pull is in flight (a display refresh for people,
  * not a wait: nothing in the pull waits on it), then a last message with {@code done} set.
  */
@@ -27,10 +34,25 @@ final class AdminGrpcService extends AdminGrpc.AdminImplBase {
 
     private final Supplier<List<FlightInfo>> flights;
     private final Function<String, Optional<FlightProgress>> pullProgress;
+    private final Supplier<GcReport> collectGarbage;
+    private final Function<Boolean, FsckReport> fsck;
 
-    AdminGrpcService(Supplier<List<FlightInfo>> flights, Function<String, Optional<FlightProgress>> pullProgress) {
+    AdminGrpcService(Supplier<List<FlightInfo>> flights, Function<String, Optional<FlightProgress>> pullProgress,
+                     Supplier<GcReport> collectGarbage, Function<Boolean, FsckReport> fsck) {
         this.flights = flights;
         this.pullProgress = pullProgress;
+        this.collectGarbage = collectGarbage;
+        this.fsck = fsck;
+    }
+
+    @Override
+    public void collectGarbage(CollectGarbageRequest request, StreamObserver<CollectGarbageResponse> observer) {
+        CallBridge.answer(observer, () -> AdminProtos.toProto(collectGarbage.get()));
+    }
+
+    @Override
+    public void fsck(FsckRequest request, StreamObserver<FsckResponse> observer) {
+        CallBridge.answer(observer, () -> AdminProtos.toProto(fsck.apply(request.getRepair())));
     }
 
     @Override

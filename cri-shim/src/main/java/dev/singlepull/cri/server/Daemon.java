@@ -42,7 +42,8 @@ public final class Daemon implements AutoCloseable {
             UnixSocketServer server = UnixSocketServer.start(config.socket(), List.of(
                     new CriImageGrpcService(node.images(), Clock.systemUTC()),
                     new RuntimeVersionService(version),
-                    new AdminGrpcService(node::flights, node.images()::pullProgress)));
+                    new AdminGrpcService(node::flights, node.images()::pullProgress, node::collectGarbage,
+                            node::fsck)));
             return new Daemon(node, server, metrics);
         } catch (RuntimeException e) {
             metrics.ifPresent(MetricsEndpoint::close);

@@ -25,7 +25,29 @@ public final class RootLock implements AutoCloseable {
         this.lock = lock;
     }
 
-    /** Takes the lock; FAILED_PRECONDITION naming the holder's pid when another process has it. */
+    /** The root is locked by another process (or another opener in this one). Kind FAILED_PRECONDITION. */
+    public static final class InUseException extends SinglepullException {
+        private final Path root;
+        private final String holder;
+
+        InUseException(Path root, String holder) {
+            super(ErrorKind.FAILED_PRECONDITION, "root " + root + " is in use by another singlepull process"
+                    + (holder.isEmpty() ? "" : " (pid " + holder + ")") + "; stop it or choose another --root");
+            this.root = root;
+            this.holder = holder;
+        }
+
+        public Path root() {
+            return root;
+        }
+
+        /** The holder's pid as it wrote it into the lock file, or empty if unknown. */
+        public String holder() {
+            return holder;
+        }
+    }
+
+    /** Takes the lock; {@link InUseException} naming the holder's pid when another process has it. */
     public static RootLock acquire(Path root) {
         Path file = root.resolve(FILE);
         try {
@@ -41,9 +63,7 @@ public final class RootLock implements AutoCloseable {
             if (lock == null) {
                 String holder = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).strip();
                 channel.close();
-                throw SinglepullException.failedPrecondition("root " + root + " is in use by another singlepull "
-                        + "process" + (holder.isEmpty() ? "" : " (pid " + holder + ")")
-                        + "; stop it or choose another --root");
+                throw new InUseException(root, holder);
             }
             channel.truncate(0);
             channel.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)));

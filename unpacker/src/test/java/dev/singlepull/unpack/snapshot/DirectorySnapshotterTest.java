@@ -157,6 +157,127 @@ class DirectorySnapshotterTest {
     }
 
     @Test
+    void startUpFinishesCommitsAndRemovalsThatACrashCutShort() throws IOException {
+        ChainId other = BOTTOM.child(Digest.sha256("other".getBytes()));
+        // renamed into place but not yet marked committed
+        Path renamed = Files.createDirectories(root.resolve("snapshots/41/fs"));
+        Files.writeString(renamed.resolve("f"), "12345");
+        store.insert(new SnapshotRecord(BOTTOM.toString(), null, "snapshots/41", 5, 2, Instant.now(),
+                SnapshotRecord.State.COMMITTING));
+        // recorded as committing, the rename never happened
+        Staging crashed = stagingWithFiles();
+        store.insert(new SnapshotRecord(TOP.toString(), BOTTOM.toString(), "snapshots/42", 15, 5, Instant.now(),
+                SnapshotRecord.State.COMMITTING));
+        // a removal that got as far as half of its files
+        Path removing = Files.createDirectories(root.resolve("snapshots/43/fs"));
+        store.insert(new SnapshotRecord(other.toString(), BOTTOM.toString(), "snapshots/43", 9, 9, Instant.now(),
+                SnapshotRecord.State.REMOVING));
+
+        var reopened = new DirectorySnapshotter(root, store);
+
+        assertEquals(SnapshotRecord.State.COMMITTED, store.get(BOTTOM.toString()).orElseThrow().state());
+        assertEquals(root.resolve("snapshots/41/fs"), reopened.fsPath(BOTTOM));
+        assertEquals(Optional.empty(), store.get(TOP.toString()));
+        assertEquals(Optional.empty(), store.get(other.toString()));
+        assertFalse(Files.exists(crashed.directory()));
+        assertFalse(Files.exists(removing));
+        assertEquals(List.of("41"), snapshotsDir());
+        assertEquals(List.of(), reopened.check(false).findings());
+    }
+
+    @Test
+    void recordsBeingCommittedOrRemovedAreNeitherSnapshotsNorCollectable() {
+        store.insert(new SnapshotRecord(BOTTOM.toString(), null, "snapshots/1", 5, 2, Instant.now(),
+                SnapshotRecord.State.COMMITTING));
+        store.insert(new SnapshotRecord(TOP.toString(), BOTTOM.toString(), "snapshots/2", 5, 2, Instant.now(),
+                SnapshotRecord.State.REMOVING));
+        assertEquals(Optional.empty(), snapshotter.stat(BOTTOM));
+        assertEquals(List.of(), snapshotter.list());
+        assertEquals(Set.of(), snapshotter.collector().all());
+        assertEquals(0, snapshotter.remove(BOTTOM), "a commit in flight is not removed");
+        assertTrue(store.get(BOTTOM.toString()).isPresent());
+    }
+
+    @Test
+    void aCommitReplacesALeftoverRecordOfItsChain() throws IOException {
+        store.insert(new SnapshotRecord(BOTTOM.toString(), null, "snapshots/77", 1, 1, Instant.now(),
+                SnapshotRecord.State.COMMITTING));
+        SnapshotInfo info = snapshotter.commit(stagingWithFiles(), BOTTOM, null);
+        assertEquals(Optional.of(info), snapshotter.stat(BOTTOM));
+        assertEquals(15, info.size());
+    }
+
+    @Test
+    void everySyncModeCommitsTheSameSnapshot() throws IOException {
+        assertTrue(FileSystemSync.isAvailable(), "syncfs is reachable through FFM on Linux");
+        assertEquals(SnapshotSync.SYNCFS, snapshotter.sync(), "the default");
+        for (SnapshotSync mode : SnapshotSync.values()) {
+            var other = new DirectorySnapshotter(root.resolve(mode.configName()), new InMemorySnapshotStore(),
+                    java.time.Clock.systemUTC(), mode);
+            assertEquals(mode, other.sync());
+            Staging staging = other.prepare();
+            Files.writeString(staging.fs().resolve("file"), "0123456789");
+            SnapshotInfo info = other.commit(staging, BOTTOM, null);
+            assertEquals(10, info.size());
+            assertEquals("0123456789", Files.readString(info.directory().resolve("file")));
+        }
+        assertEquals(SnapshotSync.FSYNC, SnapshotSync.parse("fsync"));
+        assertEquals(ErrorKind.INVALID_ARGUMENT,
+                assertThrows(SinglepullException.class, () -> SnapshotSync.parse("sometimes")).kind());
+    }
+
+    @Test
+    void syncfsOfAMissingDirectoryNamesTheCallAndTheError() {
+        var e = assertThrows(IOException.class, () -> FileSystemSync.syncFileSystemOf(root.resolve("absent")));
+        assertTrue(e.getMessage().contains("open(") && e.getMessage().contains("No such file"), e.getMessage());
+        var notADirectory = assertThrows(IOException.class, () -> {
+            Files.writeString(root.resolve("plain"), "x");
+            FileSystemSync.syncFileSystemOf(root.resolve("plain"));
+        });
+        assertTrue(notADirectory.getMessage().contains("Not a directory"), notADirectory.getMessage());
+    }
+
+    @Test
+    void checkReportsProblemsAndLeftoversAndRepairsWhenAsked() throws IOException {
+        SnapshotInfo good = snapshotter.commit(stagingWithFiles(), BOTTOM, null);
+        SnapshotInfo changed = snapshotter.commit(stagingWithFiles(), TOP, BOTTOM);
+        Files.writeString(changed.directory().resolve("dir/five!"), "now longer");
+        ChainId gone = BOTTOM.child(Digest.sha256("gone".getBytes()));
+        store.insert(new SnapshotRecord(gone.toString(), BOTTOM.toString(), "snapshots/500", 1, 1, Instant.now()));
+        Files.createDirectories(root.resolve("snapshots/500")); // its fs is gone, the directory is not
+        Files.createDirectories(root.resolve("snapshots/600/fs"));
+        Files.writeString(root.resolve("snapshots/stray.txt"), "?");
+        Staging inProgress = snapshotter.prepare();
+
+        var result = snapshotter.check(false);
+        assertEquals(3, result.checked());
+        Set<String> problems = result.findings().stream().filter(f -> f.isProblem())
+                .map(f -> f.subject()).collect(java.util.stream.Collectors.toSet());
+        assertEquals(Set.of("directory snapshots/600", "directory snapshots/stray.txt", "snapshot " + gone,
+                "snapshot " + TOP), problems);
+        assertEquals(List.of("directory snapshots/" + inProgress.directory().getFileName()),
+                result.findings().stream().filter(f -> !f.isProblem()).map(f -> f.subject()).toList());
+
+        var repaired = snapshotter.check(true);
+        assertEquals(4, repaired.findings().stream().filter(f -> f.repaired()).count(), repaired.toString());
+        assertEquals(List.of(good), snapshotter.list());
+        assertEquals(Optional.empty(), store.get(gone.toString()));
+        assertFalse(Files.exists(root.resolve("snapshots/500")), "dropped with what was left of its directory");
+        assertFalse(Files.exists(root.resolve("snapshots/600")));
+        assertFalse(Files.exists(changed.directory()));
+        snapshotter.abort(inProgress);
+        assertEquals(List.of(), snapshotter.check(false).findings());
+    }
+
+    @Test
+    void inspectionLeavesCrashTracesInPlace() throws IOException {
+        Staging crashed = stagingWithFiles();
+        var inspected = DirectorySnapshotter.forInspection(root, store);
+        assertTrue(Files.exists(crashed.directory()));
+        assertEquals(1, inspected.check(false).findings().size());
+    }
+
+    @Test
     void aStagingFromElsewhereIsRejected() {
         var e = assertThrows(SinglepullException.class,
                 () -> snapshotter.commit(new Staging(root.resolve("elsewhere")), BOTTOM, null));

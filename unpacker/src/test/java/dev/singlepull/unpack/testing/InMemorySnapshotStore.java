@@ -39,6 +39,13 @@ public final class InMemorySnapshotStore implements SnapshotStore {
     }
 
     @Override
+    public boolean setState(String key, SnapshotRecord.State expected, SnapshotRecord.State next) {
+        SnapshotRecord current = records.get(key);
+        return current != null && current.state() == expected
+                && records.replace(key, current, current.withState(next));
+    }
+
+    @Override
     public void delete(String key) {
         records.remove(key);
     }
