@@ -32,9 +32,10 @@ final class LowerLayers {
      * @param path  the node in its layer directory (DIRECTORY, NON_DIRECTORY), else null
      * @param attrs its stat (DIRECTORY, NON_DIRECTORY), else null
      * @param at    the ancestor that blocked the lookup (the *_ANCESTOR kinds), else null
+     * @param layer the layer directory the node is in (DIRECTORY, NON_DIRECTORY), else null
      */
-    record Hit(Kind kind, Path path, Nodes.Attrs attrs, String at) {
-        static final Hit MISSING = new Hit(Kind.MISSING, null, null, null);
+    record Hit(Kind kind, Path path, Nodes.Attrs attrs, String at, Path layer) {
+        static final Hit MISSING = new Hit(Kind.MISSING, null, null, null, null);
     }
 
     private final List<Path> nearestFirst;
@@ -50,6 +51,37 @@ final class LowerLayers {
 
     boolean isEmpty() {
         return nearestFirst.isEmpty();
+    }
+
+    /**
+     * The other names, relative to {@code hit}'s layer, of the multiply linked node {@code hit} found, that the merged
+     * view still shows as that same node.
+     */
+    List<String> otherVisibleNames(Hit hit) throws IOException {
+        List<String> out = new java.util.ArrayList<>();
+        if (hit.attrs().nlink() < 2 || hit.attrs().fileKey() == null) {
+            return out;
+        }
+        int wanted = hit.attrs().nlink() - 1;
+        try (var paths = java.nio.file.Files.walk(hit.layer())) {
+            for (Path p : (Iterable<Path>) paths::iterator) {
+                if (p.equals(hit.path())) {
+                    continue;
+                }
+                Nodes.Attrs attrs = Nodes.lstat(p);
+                if (attrs != null && !attrs.isDirectory() && hit.attrs().fileKey().equals(attrs.fileKey())) {
+                    String rel = hit.layer().relativize(p).toString();
+                    Hit seen = lookup(rel);
+                    if (seen.kind() == Kind.NON_DIRECTORY && seen.path().equals(p)) {
+                        out.add(rel);
+                    }
+                    if (--wanted == 0) {
+                        break;
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** Looks up {@code rel} (normalized, non-empty, components joined by '/'). */
@@ -78,12 +110,13 @@ final class LowerLayers {
                     hidesBelow = true; // deleted below, then made again in this layer: only this layer's shows
                 }
                 if (last) {
-                    return new Hit(attrs.isDirectory() ? Kind.DIRECTORY : Kind.NON_DIRECTORY, node, attrs, null);
+                    return new Hit(attrs.isDirectory() ? Kind.DIRECTORY : Kind.NON_DIRECTORY, node, attrs, null,
+                            layer);
                 }
                 if (!attrs.isDirectory()) {
                     String at = String.join("/", java.util.Arrays.copyOf(parts, i + 1));
                     return new Hit(attrs.isSymlink() ? Kind.SYMLINK_ANCESTOR : Kind.NON_DIRECTORY_ANCESTOR, null,
-                            null, at);
+                            null, at, null);
                 }
                 if (Whiteouts.isOpaque(node)) {
                     hidesBelow = true;

@@ -551,28 +551,36 @@ final class TarApplier implements LayerApplier {
                     case SYMLINK_ANCESTOR, NON_DIRECTORY_ANCESTOR -> throw hostile("hard link target '" + target
                             + "' lies under '" + hit.at() + "', which is not a directory in a lower layer");
                     case NON_DIRECTORY -> {
-                        // If this layer has (or deleted) the target by now, the link keeps the lower file's content
-                        // on its own, as extracting the layers in order would leave it; else the file moves up.
-                        boolean shadowed = Nodes.lstat(root.resolve(target)) != null
-                                || EntryPath.selfOrAncestorIn(target, whiteouts)
-                                || EntryPath.selfOrAncestorIn(target, opaque)
-                                || lookupHere(target) == Here.BLOCKED;
-                        Path first;
-                        if (shadowed) {
-                            first = root.resolve(links.getFirst());
-                            copyUp(hit, first);
-                            links = links.subList(1, links.size());
-                        } else {
-                            first = createParents(target);
-                            copyUp(hit, first);
+                        // The lower file moves up into this layer under every name the merged view shows it by
+                        // (hard links stay hard links, as extracting the layers in order keeps them), unless this
+                        // layer has (or deleted) that name by now; the links join it. With no name left, the first
+                        // link keeps the lower file's content on its own.
+                        List<String> names = new ArrayList<>();
+                        if (!shadowedHere(target)) {
+                            names.add(target);
                         }
-                        for (String link : links) {
-                            Files.createLink(root.resolve(link), first);
+                        for (String other : lower.otherVisibleNames(hit)) {
+                            if (!shadowedHere(other)) {
+                                names.add(other);
+                            }
+                        }
+                        names.addAll(links);
+                        Path first = createParents(names.getFirst());
+                        copyUp(hit, first);
+                        for (String name : names.subList(1, names.size())) {
+                            Files.createLink(createParents(name), first);
                         }
                     }
                 }
             }
             lowerLinks.clear();
+        }
+
+        /** True if this layer has {@code rel}, deleted it, hides it, or cannot hold it under its own nodes. */
+        private boolean shadowedHere(String rel) throws IOException {
+            return lookupHere(rel) != Here.MISSING
+                    || EntryPath.selfOrAncestorIn(rel, whiteouts)
+                    || EntryPath.selfOrAncestorIn(rel, opaque);
         }
 
         private void copyUp(LowerLayers.Hit hit, Path to) throws IOException {
