@@ -47,7 +47,8 @@ public final class Node implements AutoCloseable {
             this.snapshots = new DirectorySnapshotter(root, db.snapshots());
             this.chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").listener(listener)
                     .grace(config.grace().orElse(null)).build();
-            this.unpacker = new Unpacker(content, snapshots, chains, new UnpackLimits(config.maxConcurrentUnpacks()));
+            this.unpacker = new Unpacker(content, snapshots, chains, new UnpackLimits(config.maxConcurrentUnpacks())
+                    .withExpansionLimit(config.maxExpansionRatio(), config.expansionCheckAbove()));
             this.registry = new RegistryClient(new RegistryHosts(config.insecureRegistries()));
             this.pipeline = new PullPipeline(registry, content, db, unpacker, config.platform(),
                     config.maxConcurrentDownloads(), listener, config.grace().orElse(null),

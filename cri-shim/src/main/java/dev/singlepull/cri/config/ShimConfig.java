@@ -31,20 +31,25 @@ import java.util.Set;
  * abandoned_grace_seconds = -1         # -1: abandoned pulls run to completion
  * min_transfer_rate = 10240            # bytes/s a download must keep ...
  * stall_window_seconds = 120           # ... over this window, or it is aborted (DEADLINE_EXCEEDED)
+ * max_layer_expansion_ratio = 100      # a layer growing past this many times its compressed size ...
+ * expansion_check_above_bytes = 268435456   # ... once this much is unpacked, is refused (0 ratio: no check)
  * </pre>
  *
  * @param metricsAddress     {@code host:port} for Prometheus metrics, or empty to disable
  * @param grace              how long a pull continues after its last caller left; empty: to completion
  * @param minTransferRate    bytes per second a blob download must average over {@code stallWindow}
+ * @param maxExpansionRatio  decompression bomb guard: the most a layer may grow over its compressed size (0: off)
+ * @param expansionCheckAbove the ratio is checked once a layer has produced this many uncompressed bytes
  */
 public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform,
                          Set<String> insecureRegistries, int maxConcurrentDownloads, int maxConcurrentUnpacks,
-                         Optional<Duration> grace, long minTransferRate, Duration stallWindow) {
+                         Optional<Duration> grace, long minTransferRate, Duration stallWindow,
+                         int maxExpansionRatio, long expansionCheckAbove) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
             "insecure_registries", "max_concurrent_downloads", "max_concurrent_unpacks", "abandoned_grace_seconds",
-            "min_transfer_rate", "stall_window_seconds");
+            "min_transfer_rate", "stall_window_seconds", "max_layer_expansion_ratio", "expansion_check_above_bytes");
 
     public ShimConfig {
         insecureRegistries = Set.copyOf(insecureRegistries);
@@ -54,13 +59,17 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         if (minTransferRate < 1 || stallWindow.isNegative() || stallWindow.isZero()) {
             throw SinglepullException.invalidArgument("min_transfer_rate and stall_window_seconds must be >= 1");
         }
+        if (maxExpansionRatio < 0 || expansionCheckAbove < 0) {
+            throw SinglepullException.invalidArgument(
+                    "max_layer_expansion_ratio and expansion_check_above_bytes must be >= 0");
+        }
     }
 
     /** The embedded defaults: system paths when running as root, the XDG directories otherwise. */
     public static ShimConfig defaults() {
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
                 Set.of(), 6, Math.max(2, Runtime.getRuntime().availableProcessors()), Optional.empty(),
-                10 * 1024, Duration.ofSeconds(120));
+                10 * 1024, Duration.ofSeconds(120), 100, 256L << 20);
     }
 
     /** The defaults overlaid with {@code file}; INVALID_ARGUMENT naming the file for unknown keys or bad values. */
@@ -100,6 +109,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         b.grace(graceSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(graceSeconds)));
         b.minTransferRate(toml.path("min_transfer_rate").asLong(base.minTransferRate()));
         b.stallWindow(Duration.ofSeconds(toml.path("stall_window_seconds").asLong(base.stallWindow().toSeconds())));
+        b.expansionLimit(toml.path("max_layer_expansion_ratio").asInt(base.maxExpansionRatio()),
+                toml.path("expansion_check_above_bytes").asLong(base.expansionCheckAbove()));
         return b.build();
     }
 
@@ -119,6 +130,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private Optional<Duration> grace;
         private long minTransferRate;
         private Duration stallWindow;
+        private int maxExpansionRatio;
+        private long expansionCheckAbove;
 
         private Builder(ShimConfig c) {
             root = c.root;
@@ -131,6 +144,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             grace = c.grace;
             minTransferRate = c.minTransferRate;
             stallWindow = c.stallWindow;
+            maxExpansionRatio = c.maxExpansionRatio;
+            expansionCheckAbove = c.expansionCheckAbove;
         }
 
         public Builder root(Path value) {
@@ -183,9 +198,17 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
+        /** The decompression bomb guard: {@code ratio} (0 disables it), checked above {@code checkAboveBytes}. */
+        public Builder expansionLimit(int ratio, long checkAboveBytes) {
+            maxExpansionRatio = ratio;
+            expansionCheckAbove = checkAboveBytes;
+            return this;
+        }
+
         public ShimConfig build() {
             return new ShimConfig(root, socket, metricsAddress, platform, insecureRegistries, maxConcurrentDownloads,
-                    maxConcurrentUnpacks, grace, minTransferRate, stallWindow);
+                    maxConcurrentUnpacks, grace, minTransferRate, stallWindow, maxExpansionRatio,
+                    expansionCheckAbove);
         }
     }
 }

@@ -202,19 +202,52 @@ final class Nodes {
         Files.delete(path);
     }
 
+    /** Files at least this big are copied block by block, all-zero blocks left as holes. */
+    private static final long SPARSE_COPY_ABOVE = 64 * 1024;
+    private static final int HOLE_BLOCK = 4096;
+    private static final byte[] ZEROS = new byte[HOLE_BLOCK];
+
     private static void copyContent(Path from, Path to) throws IOException {
         try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
              FileChannel out = FileChannel.open(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                      LinkOption.NOFOLLOW_LINKS)) {
             long size = in.size();
-            long position = 0;
-            while (position < size) {
-                long n = in.transferTo(position, size - position, out);
-                if (n <= 0) {
-                    break; // the file shrank meanwhile: committed snapshots never do
+            if (size < SPARSE_COPY_ABOVE) {
+                long position = 0;
+                while (position < size) {
+                    long n = in.transferTo(position, size - position, out);
+                    if (n <= 0) {
+                        break; // the file shrank meanwhile: committed snapshots never do
+                    }
+                    position += n;
                 }
-                position += n;
+                return;
             }
+            copySparse(in, out, size);
+        }
+    }
+
+    /** Copies {@code size} bytes, leaving every all-zero block as a hole (the holes of a sparse file stay holes). */
+    private static void copySparse(FileChannel in, FileChannel out, long size) throws IOException {
+        var buffer = java.nio.ByteBuffer.allocate(64 * HOLE_BLOCK);
+        byte[] bytes = buffer.array();
+        long position = 0;
+        while (position < size) {
+            buffer.clear();
+            int n = in.read(buffer, position);
+            if (n <= 0) {
+                break;
+            }
+            for (int at = 0; at < n; at += HOLE_BLOCK) {
+                int length = Math.min(HOLE_BLOCK, n - at);
+                if (java.util.Arrays.mismatch(bytes, at, at + length, ZEROS, 0, length) >= 0) {
+                    out.write(java.nio.ByteBuffer.wrap(bytes, at, length), position + at);
+                }
+            }
+            position += n;
+        }
+        if (out.size() < position) {
+            out.write(java.nio.ByteBuffer.wrap(new byte[1]), position - 1); // a trailing hole still counts
         }
     }
 }
