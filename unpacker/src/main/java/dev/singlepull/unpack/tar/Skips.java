@@ -10,7 +10,6 @@ final class Skips {
     static final String XATTR_NOT_ROOT = "extended attributes outside user.* (not running as root)";
     static final String XATTR_REFUSED = "extended attributes the file system refused";
     static final String XATTR_RESERVED = "trusted.overlay.* attributes (reserved for the overlay convention)";
-    static final String AUFS_META = "AUFS metadata entries (.wh..wh.*)";
     static final String SOCKET = "sockets";
 
     private final Map<String, Long> counts = new TreeMap<>();

@@ -328,7 +328,7 @@ final class TarApplier implements LayerApplier {
                 makeOpaque(parent);
                 files++;
             } else if (base.startsWith(Whiteouts.META_PREFIX)) {
-                skips.add(Skips.AUFS_META); // AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs): no content
+                return; // AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs): no content, nothing lost
             } else {
                 String name = base.substring(Whiteouts.PREFIX.length());
                 if (name.isEmpty() || name.equals(".") || name.equals("..")) {
