@@ -102,6 +102,13 @@ public final class Flattener {
         /** Pass 1 of a layer: its whiteouts and opaque directories act on the tree built so far. */
         void deletions(Path layer, String rel) throws IOException {
             Path dir = resolve(layer, rel);
+            Nodes.readable(dir, Nodes.lstat(dir), asRoot, () -> {
+                deletionsIn(layer, rel, dir);
+                return null;
+            });
+        }
+
+        private void deletionsIn(Path layer, String rel, Path dir) throws IOException {
             if (Whiteouts.isOpaque(dir)) {
                 clear(rel);
             }
@@ -152,6 +159,14 @@ public final class Flattener {
             }
             Nodes.copyXattrs(source, dir, asRoot, true, skips);
             dirMeta.put(rel, new DirMeta(attrs.permissions(), attrs.mtime()));
+            Nodes.readable(source, attrs, asRoot, () -> {
+                addChildren(layer, rel, source);
+                return null;
+            });
+        }
+
+        /** The nodes in a layer's directory (which this run may have opened up for an ordinary user). */
+        private void addChildren(Path layer, String rel, Path source) throws IOException {
             for (Path child : children(source)) {
                 String name = child.getFileName().toString();
                 String childRel = EntryPath.child(rel, name);

@@ -63,20 +63,29 @@ final class LowerLayers {
             return out;
         }
         int wanted = hit.attrs().nlink() - 1;
-        try (var paths = java.nio.file.Files.walk(hit.layer())) {
-            for (Path p : (Iterable<Path>) paths::iterator) {
-                if (p.equals(hit.path())) {
+        java.util.ArrayDeque<Path> dirs = new java.util.ArrayDeque<>();
+        dirs.add(hit.layer());
+        while (!dirs.isEmpty() && wanted > 0) {
+            Path dir = dirs.poll();
+            List<Path> children = new java.util.ArrayList<>();
+            try (var stream = java.nio.file.Files.newDirectoryStream(dir)) {
+                stream.forEach(children::add);
+            } catch (java.nio.file.AccessDeniedException e) {
+                continue; // a directory an ordinary user may not list: its names stay where they are
+            }
+            for (Path p : children) {
+                Nodes.Attrs attrs = Nodes.lstat(p);
+                if (attrs == null) {
                     continue;
                 }
-                Nodes.Attrs attrs = Nodes.lstat(p);
-                if (attrs != null && !attrs.isDirectory() && hit.attrs().fileKey().equals(attrs.fileKey())) {
+                if (attrs.isDirectory()) {
+                    dirs.add(p);
+                } else if (!p.equals(hit.path()) && hit.attrs().fileKey().equals(attrs.fileKey())) {
+                    wanted--;
                     String rel = hit.layer().relativize(p).toString();
                     Hit seen = lookup(rel);
                     if (seen.kind() == Kind.NON_DIRECTORY && seen.path().equals(p)) {
                         out.add(rel);
-                    }
-                    if (--wanted == 0) {
-                        break;
                     }
                 }
             }

@@ -124,7 +124,15 @@ final class Nodes {
             if (name.startsWith(Whiteouts.OVERLAY_XATTRS)) {
                 continue; // a layer's own whiteout bookkeeping, never content
             }
-            byte[] value = PosixCalls.lgetxattr(from, name);
+            byte[] value;
+            try {
+                value = PosixCalls.lgetxattr(from, name);
+            } catch (PosixCalls.Errno e) {
+                if (asRoot || e.errno() != PosixCalls.EACCES) {
+                    throw e;
+                }
+                value = readable(from, lstat(from), false, () -> PosixCalls.lgetxattr(from, name)); // mode 000
+            }
             if (value != null) {
                 setXattr(to, name, value, asRoot, skips);
             }
@@ -138,7 +146,10 @@ final class Nodes {
      */
     static boolean copy(Path from, Attrs attrs, Path to, boolean asRoot, Skips skips) throws IOException {
         switch (attrs.type()) {
-            case S_IFREG -> copyContent(from, to);
+            case S_IFREG -> readable(from, attrs, asRoot, () -> {
+                copyContent(from, to);
+                return null;
+            });
             case S_IFLNK -> Files.createSymbolicLink(to, Files.readSymbolicLink(from));
             case PosixCalls.S_IFCHR, PosixCalls.S_IFBLK -> {
                 if (!asRoot) {
@@ -166,6 +177,30 @@ final class Nodes {
         }
         finishCopy(from, attrs, to, asRoot, skips);
         return true;
+    }
+
+    /** Work that reads a node. */
+    interface Read<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code read} on {@code path}, a node of a layer this process owns but may not read as it is (mode 000, a
+     * directory without r or x: a layer can ask for that, and an ordinary user is bound by it): the owner's read (and
+     * for a directory, search) bit is added for the read and the mode put back after. Running as root, or with the
+     * bits already there, it just runs.
+     */
+    static <T> T readable(Path path, Attrs attrs, boolean asRoot, Read<T> read) throws IOException {
+        int needed = attrs.isDirectory() ? 0500 : 0400;
+        if (asRoot || (attrs.permissions() & needed) == needed) {
+            return read.run();
+        }
+        FileMeta.chmod(path, attrs.permissions() | needed);
+        try {
+            return read.run();
+        } finally {
+            FileMeta.chmod(path, attrs.permissions());
+        }
     }
 
     /** Owner, extended attributes, mode and mtime of {@code from} onto the freshly made {@code to}. */

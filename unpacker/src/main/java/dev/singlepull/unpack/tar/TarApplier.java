@@ -88,6 +88,8 @@ final class TarApplier implements LayerApplier {
         /** The entry that asked for each lower link, for error messages. */
         private final Map<String, String> lowerLinkEntries = new HashMap<>();
         private String entryName = "";
+        /** The mtime of the entry being applied: given to the AUFS markers it makes, so that they are reproducible. */
+        private FileTime entryTime;
         private long bytes;
         private long files;
         private boolean finished;
@@ -104,6 +106,7 @@ final class TarApplier implements LayerApplier {
             TarReader.Entry entry;
             while ((entry = next(tar)) != null) {
                 entryName = entry.name;
+                entryTime = entry.mtime;
                 String rel = EntryPath.normalize(entry.name);
                 if (rel == null) {
                     throw hostile("the path escapes the layer root");
@@ -386,6 +389,7 @@ final class TarApplier implements LayerApplier {
             }
             Files.createFile(marker);
             FileMeta.chmod(marker, 0644);
+            FileMeta.mtime(marker, entryTime);
         }
 
         // ---------------------------------------------------------------- paths

@@ -61,6 +61,8 @@ public final class FileTrees {
     private static void deleteTree(Path p) throws IOException {
         if (Files.isDirectory(p, NOFOLLOW)) {
             p.toFile().setWritable(true, true);
+            p.toFile().setReadable(true, true);
+            p.toFile().setExecutable(true, true);
             try (Stream<Path> children = Files.list(p)) {
                 for (Path child : children.toList()) {
                     deleteTree(child);
