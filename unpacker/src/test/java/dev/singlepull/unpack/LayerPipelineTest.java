@@ -75,7 +75,7 @@ class LayerPipelineTest {
         assertEquals(stats.get("none"), stats.get("gzip"));
         assertEquals(stats.get("none"), stats.get("zstd"));
         var tree = FileTrees.describe(base.resolve("none"));
-        assertEquals(8, tree.size()); // root, etc, etc/os-release, bin, bin/big, bin/sh, bin/big2, .wh.gone
+        assertEquals(8, tree.size()); // root, etc, etc/os-release, bin, bin/big, bin/sh, bin/big2, the whiteout
         assertEquals(tree, FileTrees.describe(base.resolve("gzip")));
         assertEquals(tree, FileTrees.describe(base.resolve("zstd")));
     }

@@ -32,12 +32,11 @@ import org.junit.jupiter.api.Test;
  * compressed with gzip (level 6) and with zstd (level 3). Not part of the test run (surefire's default includes skip {@code *Bench}); run it with
  *
  * <pre>
- * mvn -B -o -q install -DskipTests
- * mvn -B -o test -pl unpacker -Dtest=UnpackBench -Dsurefire.failIfNoSpecifiedTests=false \
+ * mvn -B -o test -pl unpacker -am -Dtest=UnpackBench -Dsurefire.failIfNoSpecifiedTests=false \
  *     [-Dbench.mb=300] [-Dbench.runs=3] [-Dbench.tmpfs=/dev/shm] [-Dbench.disk=/var/tmp]
  * </pre>
  *
- * <p>For each compression it prints the median of {@code bench.runs} runs of: decompressing and hashing only (the
+ * <p>Every run starts after a {@code sync}. For each compression it prints the median of {@code bench.runs} runs of: decompressing and hashing only (the
  * ceiling); decompress, hash and apply into a fresh directory ({@code LayerPipeline}, no fsync) on tmpfs and on
  * disk; and the whole {@code Unpacker.unpack} (the same, plus fsync of every file and directory, rename and record:
  * what a pull waits for) on tmpfs and on disk.
@@ -87,6 +86,7 @@ class UnpackBench {
     private static void report(String format, String what, int runs, Layer layer, Run run) throws Exception {
         double[] rates = new double[runs];
         for (int i = 0; i < runs; i++) {
+            sync(); // start every run without dirty pages of the last one waiting to be written
             long start = System.nanoTime();
             run.run();
             rates[i] = layer.tar.length / 1e6 / ((System.nanoTime() - start) / 1e9);
@@ -99,6 +99,10 @@ class UnpackBench {
         }
         System.out.printf(Locale.ROOT, "UnpackBench: %-4s %-42s %6.0f MB/s  (runs:%s)%n", format, what,
                 sorted[runs / 2], all);
+    }
+
+    private static void sync() throws IOException, InterruptedException {
+        new ProcessBuilder("sync").inheritIO().start().waitFor();
     }
 
     private static void decompressOnly(Format format) throws IOException {

@@ -1,7 +1,6 @@
 package dev.singlepull.unpack.tar;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -52,13 +51,5 @@ final class Whiteouts {
     /** Marks {@code dir} opaque in the overlay convention. */
     static void setOpaqueXattr(Path dir) throws IOException {
         PosixCalls.lsetxattr(dir, OPAQUE_XATTR, YES);
-    }
-
-    static byte[] yes() {
-        return YES.clone();
-    }
-
-    static String text(byte[] value) {
-        return new String(value, StandardCharsets.UTF_8);
     }
 }
