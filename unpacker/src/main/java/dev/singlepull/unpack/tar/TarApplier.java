@@ -45,6 +45,9 @@ import java.util.Set;
  */
 final class TarApplier implements LayerApplier {
     static final int COPY_BUFFER = 256 * 1024;
+    /** Largest size a sparse file may claim: holes cost no disk here, but every reader of the file pays for them. */
+    static final long MAX_SPARSE_SIZE = 64L << 30;
+    private static final long MAX_ID = 0xFFFFFFFEL;
 
     private final boolean overlayAllowed;
 
@@ -116,6 +119,13 @@ final class TarApplier implements LayerApplier {
                     if (unfit != null) {
                         throw hostile("unusable path: " + unfit);
                     }
+                }
+                if (entry.uid > MAX_ID || entry.gid > MAX_ID) {
+                    throw hostile("owner " + entry.uid + ":" + entry.gid + " is out of range");
+                }
+                if (entry.sparse != null && entry.realSize > MAX_SPARSE_SIZE) {
+                    throw hostile("a sparse file of " + entry.realSize + " bytes (the limit is " + MAX_SPARSE_SIZE
+                            + ")");
                 }
                 String base = EntryPath.base(rel);
                 if (Whiteouts.isMarkerName(base)) {

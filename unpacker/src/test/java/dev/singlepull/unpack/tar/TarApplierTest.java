@@ -698,6 +698,15 @@ class TarApplierTest {
     }
 
     @Test
+    void ownersOutOfRangeAndHugeSparseFilesAreRejected() throws IOException {
+        assertHostile(RawTar.tar().paxText(Map.of("uid", "4294967296")).file("big-uid", "x").build(), "big-uid");
+        assertHostile(RawTar.tar()
+                .paxText(Map.of("GNU.sparse.size", String.valueOf(1L << 40), "GNU.sparse.map", ((1L << 40) - 1) + ",1",
+                        "GNU.sparse.name", "huge"))
+                .header(RawTar.header("GNUSparseFile.0/huge", '0').size(1)).data("x".getBytes()).build(), "huge");
+    }
+
+    @Test
     void unsupportedEntryTypesAreRejected() throws IOException {
         assertHostile(RawTar.tar().header(RawTar.header("volume", 'V')).build(), "volume");
         assertHostile(RawTar.tar().header(RawTar.header("weird", 'Z')).build(), "weird");
