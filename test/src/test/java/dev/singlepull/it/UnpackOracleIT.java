@@ -118,6 +118,16 @@ class UnpackOracleIT {
                 + actual.get("sparse-1.0.img").blocks());
         assertEquals(Set.of("new"), Set.copyOf(actual.keySet().stream().filter(p -> p.startsWith("usr/share/doc/"))
                 .map(p -> p.substring("usr/share/doc/".length())).toList()));
+
+        // by image id too; an unknown image and a target that is not empty are refused
+        Path byId = tmp.resolve("export-by-id");
+        assertEquals(0, Main.run("export", "--root", server.root().toString(), pushed.configDigest(),
+                byId.toString()));
+        assertEquals(List.of(), UmociOracle.compare(actual, UmociOracle.describe(byId), Set.of(".")));
+        assertEquals(1, Main.run("export", "--root", server.root().toString(), "it/never-pulled:v1",
+                tmp.resolve("nothing").toString()));
+        assertEquals(1, Main.run("export", "--root", server.root().toString(), pushed.reference(),
+                exported.toString()), "the target must be new or empty");
     }
 
     private static String hex(byte[] b) {

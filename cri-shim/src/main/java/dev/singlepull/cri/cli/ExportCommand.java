@@ -42,7 +42,18 @@ final class ExportCommand implements Callable<Integer> {
     Path dir;
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
+        if (Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            boolean empty = Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (empty) {
+                try (var children = Files.list(dir)) {
+                    empty = children.findAny().isEmpty();
+                }
+            }
+            if (!empty) {
+                throw SinglepullException.invalidArgument(dir + " exists and is not an empty directory");
+            }
+        }
         Path stateRoot = root != null ? root : configured().root();
         Path meta = stateRoot.resolve("meta.db");
         if (!Files.isRegularFile(meta)) {
@@ -59,9 +70,12 @@ final class ExportCommand implements Callable<Integer> {
         Flattener.Result result;
         try {
             result = Flattener.flatten(chain.stream().map(SnapshotInfo::directory).toList(), dir);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new SinglepullException(ErrorKind.NOT_FOUND, "exporting " + image + " to " + dir + " failed: "
+                    + e.getMessage() + " is gone (was the image removed meanwhile?)", e);
         } catch (IOException e) {
-            throw new SinglepullException(ErrorKind.INTERNAL, "exporting " + image + " to " + dir + " failed: "
-                    + e.getMessage() + " (was the image removed meanwhile?)", e);
+            throw new SinglepullException(ErrorKind.INTERNAL, "exporting " + image + " to " + dir + " failed: " + e,
+                    e);
         }
         System.out.println("exported " + image + " (" + chain.size() + " layer" + (chain.size() == 1 ? "" : "s")
                 + ") to " + dir.toAbsolutePath() + ": " + result.entries() + " entries, "
