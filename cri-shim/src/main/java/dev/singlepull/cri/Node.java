@@ -57,7 +57,8 @@ public final class Node implements AutoCloseable {
                     : new DirectorySnapshotter(root, db.snapshots(), Clock.systemUTC(), config.snapshotSync());
             this.chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").listener(listener)
                     .grace(config.grace().orElse(null)).build();
-            this.unpacker = new Unpacker(content, snapshots, chains, new UnpackLimits(config.maxConcurrentUnpacks()));
+            this.unpacker = new Unpacker(content, snapshots, chains, new UnpackLimits(config.maxConcurrentUnpacks())
+                    .withExpansionLimit(config.maxExpansionRatio(), config.expansionCheckAbove()));
             this.registry = new RegistryClient(config.registry(), registryListener);
             this.pipeline = new PullPipeline(registry, content, db, unpacker, config.platform(),
                     config.maxConcurrentDownloads(), config.registry().maxBlobResumes(), listener,

@@ -1,22 +1,29 @@
 package dev.singlepull.unpack;
 
 import dev.singlepull.content.Digest;
+import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
-import dev.singlepull.unpack.tar.ApplyStats;
+import dev.singlepull.unpack.tar.AppliedLayer;
 import dev.singlepull.unpack.tar.Decompression;
 import dev.singlepull.unpack.tar.LayerApplier;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One layer through decompression, DiffID hashing and tar apply. A virtual thread decompresses and hashes the
  * uncompressed bytes into a bounded {@link ChunkPipe}; the calling thread parses the tar and writes files. After the
  * tar's end-of-archive the rest of the stream is drained, so the DiffID covers every byte.
+ *
+ * <p>A decompression bomb is stopped on the applying side: once more than {@link UnpackLimits#expansionCheckAbove()}
+ * uncompressed bytes have been read, they may not exceed {@link UnpackLimits#maxExpansionRatio()} times the compressed
+ * bytes read so far (RESOURCE_EXHAUSTED: a configured limit, which a trusted layer may be allowed past).
  *
  * <p>A failure on either side stops the other: when the decompressing side fails first, its own exception is thrown
  * (not the tar reader's echo of it); when the applying side fails, the pipe and the compressed source are closed,
@@ -28,8 +35,8 @@ final class LayerPipeline {
     /** How long a failed run waits for the decompressing thread to notice it should stop. */
     private static final Duration STOP_WAIT = Duration.ofSeconds(30);
 
-    /** What a layer produced: what was written, and the DiffID computed over the uncompressed stream. */
-    record Result(ApplyStats stats, Digest diffId) { }
+    /** What a layer produced: the applied (not yet finished) layer, and the DiffID of the uncompressed stream. */
+    record Result(AppliedLayer applied, Digest diffId) { }
 
     private LayerPipeline() {
     }
@@ -38,17 +45,23 @@ final class LayerPipeline {
      * Runs the layer. Does not verify the DiffID (the caller compares it) and does not close {@code compressed} on
      * success (the caller owns it).
      */
-    static Result run(InputStream compressed, String mediaType, Path target, String layerName, LayerApplier applier)
-            throws IOException {
+    static Result run(InputStream compressed, String mediaType, Path target, String layerName, LayerApplier applier,
+                      UnpackLimits limits) throws IOException {
         var pipe = new ChunkPipe(CHUNK, DEPTH);
         var diffId = new AtomicReference<Digest>();
+        var compressedRead = new AtomicLong();
         Thread producer = Thread.ofVirtual().name("decompress " + layerName)
-                .start(() -> produce(compressed, mediaType, layerName, pipe, diffId));
-        try (InputStream tar = pipe.reader()) {
-            ApplyStats stats = applier.apply(tar, target, layerName);
-            tar.transferTo(OutputStream.nullOutputStream());
+                .start(() -> produce(new Counting(compressed, compressedRead), mediaType, layerName, pipe, diffId));
+        try (InputStream tar = new ExpansionGuard(pipe.reader(), compressedRead, limits)) {
+            AppliedLayer applied = applier.apply(tar, target, layerName);
+            try {
+                tar.transferTo(OutputStream.nullOutputStream());
+            } catch (SinglepullException e) {
+                throw new SinglepullException(e.kind(), "layer " + layerName + ": after its end-of-archive: "
+                        + e.getMessage(), e);
+            }
             join(producer, null);
-            return new Result(stats, diffId.get());
+            return new Result(applied, diffId.get());
         } catch (Throwable t) {
             Throwable first = pipe.failure(); // read before we close anything: later failures are our own echo
             pipe.closeReader();
@@ -81,6 +94,96 @@ final class LayerPipeline {
             pipe.finish();
         } catch (Throwable t) {
             pipe.fail(t);
+        }
+    }
+
+    /** Counts the compressed bytes read. */
+    private static final class Counting extends FilterInputStream {
+        private final AtomicLong count;
+
+        Counting(InputStream in, AtomicLong count) {
+            super(in);
+            this.count = count;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                count.incrementAndGet();
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                count.addAndGet(n);
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long skipped = super.skip(n);
+            count.addAndGet(Math.max(0, skipped));
+            return skipped;
+        }
+    }
+
+    /** Stops a stream that expands past the limit (see the class comment). For one thread. */
+    private static final class ExpansionGuard extends FilterInputStream {
+        private final AtomicLong compressedRead;
+        private final int maxRatio;
+        private final long checkAbove;
+        private long uncompressed;
+
+        ExpansionGuard(InputStream in, AtomicLong compressedRead, UnpackLimits limits) {
+            super(in);
+            this.compressedRead = compressedRead;
+            this.maxRatio = limits.maxExpansionRatio();
+            this.checkAbove = limits.expansionCheckAbove();
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                check(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                check(n);
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long skipped = super.skip(n);
+            if (skipped > 0) {
+                check(skipped);
+            }
+            return skipped;
+        }
+
+        private void check(long n) {
+            uncompressed += n;
+            if (maxRatio > 0 && uncompressed > checkAbove) {
+                long compressed = Math.max(1, compressedRead.get());
+                if (uncompressed > (long) maxRatio * compressed) {
+                    throw new SinglepullException(ErrorKind.RESOURCE_EXHAUSTED, "the layer expands to more than "
+                            + maxRatio + " times its compressed size (" + uncompressed + " bytes from " + compressed
+                            + " compressed bytes so far): refused as a decompression bomb; the limit is "
+                            + "max_layer_expansion_ratio");
+                }
+            }
         }
     }
 

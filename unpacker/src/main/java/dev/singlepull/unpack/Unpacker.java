@@ -9,19 +9,25 @@ import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.snapshot.Snapshotter;
 import dev.singlepull.unpack.snapshot.Staging;
+import dev.singlepull.unpack.tar.ApplyStats;
 import dev.singlepull.unpack.tar.Decompression;
 import dev.singlepull.unpack.tar.LayerApplier;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.lang.System.Logger.Level;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -34,18 +40,31 @@ import java.util.concurrent.atomic.AtomicReference;
  * failure it aborts the staging directory, so nothing is committed. Progress (phase {@code "unpacking"}, compressed
  * bytes read of the layer size) is published on the flight.
  *
+ * <p>Layers are independent diffs and unpack in parallel. The one exception is a layer whose diff needs the layers
+ * below it (a hard link to one of their files, which is copied up; a directory it does not list, which takes their
+ * directory's metadata): after decompressing, applying and verifying it in parallel with the others, it waits,
+ * without holding an unpack permit, until its parent chain is committed, then finishes and commits. That wait ends
+ * when the parent is committed, when the flight is cancelled, or after {@link UnpackLimits#lowerLayerWait()}.
+ *
  * <p>Errors, as {@link SinglepullException}: NOT_FOUND (blob not in the content store), FAILED_PRECONDITION (not a
  * layer media type), INVALID_ARGUMENT (a hostile tar entry), DATA_LOSS (corrupt stream, malformed tar, DiffID
- * mismatch), CANCELLED (the flight was cancelled or the caller interrupted), RESOURCE_EXHAUSTED (disk full),
- * INTERNAL (other file system failures). Failures are not cached: the next call tries again. Thread-safe.
+ * mismatch), RESOURCE_EXHAUSTED (a decompression bomb past the configured ratio; disk full), DEADLINE_EXCEEDED (the
+ * layers below never came), CANCELLED (the flight was cancelled or the caller interrupted), INTERNAL (other file
+ * system failures). Failures are not cached: the next call tries again. Thread-safe.
  */
 public final class Unpacker {
     private final ContentProvider content;
     private final Snapshotter snapshotter;
     private final SingleFlight<ChainId, SnapshotInfo> chains;
     private final Semaphore permits;
+    private static final System.Logger LOG = System.getLogger(Unpacker.class.getName());
+
     private final LayerApplier applier;
+    private final UnpackLimits limits;
     private final AtomicLong unpacks = new AtomicLong();
+    private final AtomicLong skipped = new AtomicLong();
+    /** Completed when the ChainID is committed; only for layers waiting on the layers below them. */
+    private final ConcurrentHashMap<ChainId, CompletableFuture<SnapshotInfo>> commits = new ConcurrentHashMap<>();
 
     /**
      * @param content     where layer blobs are read from
@@ -66,6 +85,7 @@ public final class Unpacker {
         this.chains = Objects.requireNonNull(chains, "chains");
         this.permits = new Semaphore(limits.maxConcurrentUnpacks(), true);
         this.applier = Objects.requireNonNull(applier, "applier");
+        this.limits = Objects.requireNonNull(limits, "limits");
     }
 
     /**
@@ -129,6 +149,14 @@ public final class Unpacker {
     }
 
     /**
+     * How many entries and attributes were deliberately not created (device nodes and non-{@code user.*} extended
+     * attributes when not running as root, and the like); each layer that skips some logs a warning.
+     */
+    public long skippedEntries() {
+        return skipped.get();
+    }
+
+    /**
      * Starts or joins the unpack of {@code chainId} without waiting: the caller's own handle, whose progress shows
      * the unpack and whose cancel detaches only this caller. {@link #unpack} is this plus {@code await()}.
      */
@@ -146,21 +174,17 @@ public final class Unpacker {
         }
         Decompression.forMediaType(layer.mediaType()); // FAILED_PRECONDITION before any work
         context.progress().phase("waiting to unpack");
+        var permit = new Permit(layer, context);
+        permit.acquire();
         try {
-            permits.acquire();
-        } catch (InterruptedException e) {
-            context.throwIfCancelled();
-            throw new SinglepullException(ErrorKind.CANCELLED, "interrupted waiting to unpack " + layer.blob(), e);
-        }
-        try {
-            return unpackNow(layer, chainId, parent, context);
+            return unpackNow(layer, chainId, parent, context, permit);
         } finally {
-            permits.release();
+            permit.release();
         }
     }
 
-    private SnapshotInfo unpackNow(LayerRef layer, ChainId chainId, ChainId parent, FlightContext context)
-            throws Exception {
+    private SnapshotInfo unpackNow(LayerRef layer, ChainId chainId, ChainId parent, FlightContext context,
+                                   Permit permit) throws Exception {
         FlightProgress progress = context.progress();
         progress.phase("unpacking");
         progress.total(layer.size());
@@ -170,15 +194,34 @@ public final class Unpacker {
         try {
             LayerPipeline.Result result;
             try (InputStream blob = new CountingInputStream(content.open(layer.blob()), progress)) {
-                result = LayerPipeline.run(blob, layer.mediaType(), staging.fs(), layer.blob().toString(), applier);
+                result = LayerPipeline.run(blob, layer.mediaType(), staging.fs(), layer.blob().toString(), applier,
+                        limits);
             }
             if (!result.diffId().equals(layer.diffId())) {
                 throw SinglepullException.dataLoss("layer " + layer.blob() + ": DiffID mismatch: the image config says "
                         + layer.diffId() + ", the uncompressed layer is " + result.diffId());
             }
             context.throwIfCancelled();
+            List<Path> lower = List.of();
+            if (parent != null && result.applied().needsLowerLayers()) {
+                progress.phase("waiting for the layers below");
+                permit.release(); // a layer below may need it to finish first
+                lower = lowerLayers(parent, layer, context);
+                permit.acquire();
+            }
+            ApplyStats stats = result.applied().finish(lower);
+            if (stats.skippedTotal() > 0) {
+                skipped.addAndGet(stats.skippedTotal());
+                LOG.log(Level.WARNING, "layer {0}: not created: {1}", layer.blob(), stats.skipped());
+            }
+            context.throwIfCancelled();
             progress.phase("committing");
-            return snapshotter.commit(staging, chainId, parent);
+            SnapshotInfo committed = snapshotter.commit(staging, chainId, parent);
+            CompletableFuture<SnapshotInfo> waiting = commits.remove(chainId);
+            if (waiting != null) {
+                waiting.complete(committed);
+            }
+            return committed;
         } catch (Throwable t) {
             try {
                 snapshotter.abort(staging);
@@ -189,6 +232,71 @@ public final class Unpacker {
                 throw translate(e, layer, context);
             }
             throw t;
+        }
+    }
+
+    /** The committed layer directories of {@code parent}'s chain, nearest first, once {@code parent} is committed. */
+    private List<Path> lowerLayers(ChainId parent, LayerRef layer, FlightContext context) {
+        SnapshotInfo below = awaitCommitted(parent, layer, context);
+        List<Path> dirs = new ArrayList<>();
+        while (true) {
+            dirs.add(below.directory());
+            if (below.parent() == null) {
+                return dirs;
+            }
+            ChainId next = below.parent();
+            below = snapshotter.stat(next).orElseThrow(() -> SinglepullException.failedPrecondition("layer "
+                    + layer.blob() + ": the snapshot of chain " + next + " below it is gone"));
+        }
+    }
+
+    private SnapshotInfo awaitCommitted(ChainId id, LayerRef layer, FlightContext context) {
+        CompletableFuture<SnapshotInfo> signal = commits.computeIfAbsent(id, k -> new CompletableFuture<>());
+        snapshotter.stat(id).ifPresent(signal::complete); // committed before we registered
+        try {
+            SnapshotInfo info = signal.get(limits.lowerLayerWait().toMillis(), TimeUnit.MILLISECONDS);
+            commits.remove(id, signal);
+            return info;
+        } catch (TimeoutException e) {
+            throw new SinglepullException(ErrorKind.DEADLINE_EXCEEDED, "layer " + layer.blob() + " links to or lists"
+                    + " directories of the layers below it, and chain " + id + " below it was not unpacked within "
+                    + limits.lowerLayerWait(), e);
+        } catch (InterruptedException e) {
+            context.throwIfCancelled();
+            throw new SinglepullException(ErrorKind.CANCELLED, "interrupted waiting for the layers below "
+                    + layer.blob(), e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e); // only ever completed normally
+        }
+    }
+
+    /** The flight's unpack permit, released while it waits for the layers below. */
+    private final class Permit {
+        private final LayerRef layer;
+        private final FlightContext context;
+        private boolean held;
+
+        Permit(LayerRef layer, FlightContext context) {
+            this.layer = layer;
+            this.context = context;
+        }
+
+        void acquire() {
+            try {
+                permits.acquire();
+                held = true;
+            } catch (InterruptedException e) {
+                context.throwIfCancelled();
+                throw new SinglepullException(ErrorKind.CANCELLED, "interrupted waiting to unpack " + layer.blob(),
+                        e);
+            }
+        }
+
+        void release() {
+            if (held) {
+                held = false;
+                permits.release();
+            }
         }
     }
 

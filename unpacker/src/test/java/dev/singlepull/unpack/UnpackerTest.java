@@ -18,6 +18,8 @@ import dev.singlepull.dedup.SingleFlight;
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.snapshot.DirectorySnapshotter;
+import dev.singlepull.unpack.snapshot.Snapshotter;
+import dev.singlepull.unpack.snapshot.Staging;
 import dev.singlepull.unpack.testing.InMemorySnapshotStore;
 import dev.singlepull.unpack.testing.MapContentProvider;
 import dev.singlepull.unpack.testing.TarFixtures;
@@ -59,9 +61,13 @@ class UnpackerTest {
     }
 
     private void start(int maxConcurrent, FlightListener listener, Duration grace) {
+        start(new UnpackLimits(maxConcurrent), listener, grace);
+    }
+
+    private void start(UnpackLimits limits, FlightListener listener, Duration grace) {
         snapshotter = new DirectorySnapshotter(root, store);
         chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").listener(listener).grace(grace).build();
-        unpacker = new Unpacker(content, snapshotter, chains, new UnpackLimits(maxConcurrent));
+        unpacker = new Unpacker(content, snapshotter, chains, limits);
     }
 
     private void start() {
@@ -340,6 +346,138 @@ class UnpackerTest {
         assertEquals(List.of(), store.list());
         assertEquals(List.of(), snapshotsDir());
         assertEquals(1, unpacker.unpacksPerformed());
+    }
+
+    @Test
+    void aLayerThatLinksToTheLayerBelowWaitsForItWithoutHoldingItsPermit() throws Exception {
+        LayerRef lower = layer(tar().dir("bin", 0711).file("bin/tool", "T".getBytes(), 0755).build(), OCI_GZIP);
+        LayerRef upper = layer(tar().hardlink("usr/bin/tool", "bin/tool").file("bin/extra", "e").build(), OCI_ZSTD);
+        List<ChainId> ids = ChainId.chain(List.of(lower.diffId(), upper.diffId()));
+        var waiting = new CountDownLatch(1);
+        snapshotter = new DirectorySnapshotter(root, store);
+        Snapshotter watched = new Snapshotter() { // tells when the upper layer looks for the one below
+            @Override
+            public java.util.Optional<SnapshotInfo> stat(ChainId chainId) {
+                if (chainId.equals(ids.get(0))) {
+                    waiting.countDown();
+                }
+                return snapshotter.stat(chainId);
+            }
+
+            @Override
+            public Staging prepare() {
+                return snapshotter.prepare();
+            }
+
+            @Override
+            public SnapshotInfo commit(Staging staging, ChainId chainId, ChainId parent) {
+                return snapshotter.commit(staging, chainId, parent);
+            }
+
+            @Override
+            public void abort(Staging staging) {
+                snapshotter.abort(staging);
+            }
+
+            @Override
+            public long remove(ChainId chainId) {
+                return snapshotter.remove(chainId);
+            }
+
+            @Override
+            public List<SnapshotInfo> list() {
+                return snapshotter.list();
+            }
+        };
+        chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").build();
+        unpacker = new Unpacker(content, watched, chains, new UnpackLimits(1)); // the upper layer must give it back
+
+        var upperCall = unpacker.join(upper, ids.get(1), ids.get(0)); // before the layer below even started
+        waiting.await();
+        assertEquals("waiting for the layers below", upperCall.progress().snapshot().phase());
+        SnapshotInfo below = unpacker.unpack(lower, ids.get(0), null);
+        SnapshotInfo above = upperCall.await();
+
+        assertEquals(ids.get(0), above.parent());
+        Path fs = above.directory();
+        assertEquals(Files.getAttribute(fs.resolve("bin/tool"), "unix:ino"),
+                Files.getAttribute(fs.resolve("usr/bin/tool"), "unix:ino"));
+        assertEquals("T", Files.readString(fs.resolve("usr/bin/tool")));
+        assertEquals(0711, (Integer) Files.getAttribute(fs.resolve("bin"), "unix:mode") & 07777,
+                "bin, which the upper tar does not list, shows the lower directory");
+        assertEquals(1, (Integer) Files.getAttribute(below.directory().resolve("bin/tool"), "unix:nlink"));
+        assertEquals(2, unpacker.unpacksPerformed());
+    }
+
+    @Test
+    void unpackAllFinishesLayersThatNeedTheLayersBelowInOrder() throws IOException {
+        start(2, FlightListener.NONE);
+        List<LayerRef> layers = List.of(
+                layer(tar().owner(5, 5).dir("opt", 0700).file("opt/a", "a").build(), OCI_GZIP),
+                layer(tar().file("opt/b", "b").hardlink("a-link", "opt/a").build(), OCI_GZIP),
+                layer(tar().file("opt/c", "c").hardlink("b-link", "opt/b").build(), OCI_TAR));
+
+        List<SnapshotInfo> snapshots = unpacker.unpackAll(layers);
+
+        for (SnapshotInfo s : snapshots) {
+            assertEquals(0700, (Integer) Files.getAttribute(s.directory().resolve("opt"), "unix:mode") & 07777);
+        }
+        assertEquals("a", Files.readString(snapshots.get(1).directory().resolve("a-link")));
+        assertEquals("b", Files.readString(snapshots.get(2).directory().resolve("b-link")));
+        assertEquals(3, store.list().size());
+    }
+
+    @Test
+    void writingUnderALowerLayersSymlinkIsInvalidArgumentAndCommitsNothing() throws IOException {
+        start();
+        LayerRef lower = layer(tar().symlink("lib", "/etc").build(), OCI_GZIP);
+        LayerRef upper = layer(tar().file("lib/evil.so", "x").build(), OCI_GZIP);
+
+        var e = assertThrows(SinglepullException.class, () -> unpacker.unpackAll(List.of(lower, upper)));
+
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains(upper.blob().toString()) && e.getMessage().contains("'lib/evil.so'"),
+                e.getMessage());
+        assertEquals(List.of(new ChainId(lower.diffId()).toString()),
+                store.list().stream().map(r -> r.key()).toList());
+        assertEquals(1, snapshotsDir().size(), "only the lower layer's snapshot: " + snapshotsDir());
+    }
+
+    @Test
+    void aDecompressionBombIsResourceExhaustedNamingTheLayerAndTheEntry() throws IOException {
+        start(new UnpackLimits(2).withExpansionLimit(100, 4L << 20), FlightListener.NONE, null);
+        byte[] zeros = new byte[64 << 20];
+        LayerRef bomb = layer(tar().file("ok", "fine").file("zeros.img", zeros, 0644).build(), OCI_GZIP);
+        assertTrue(bomb.size() < (1 << 20), "gzip makes " + bomb.size() + " bytes of it");
+
+        var e = assertThrows(SinglepullException.class,
+                () -> unpacker.unpack(bomb, new ChainId(bomb.diffId()), null));
+
+        assertEquals(ErrorKind.RESOURCE_EXHAUSTED, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains(bomb.blob().toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("'zeros.img'"), e.getMessage());
+        assertTrue(e.getMessage().contains("max_layer_expansion_ratio"), e.getMessage());
+        assertEquals(List.of(), store.list());
+        assertEquals(List.of(), snapshotsDir());
+
+        // the same layer passes with the check off
+        start(new UnpackLimits(2).withExpansionLimit(0, 0), FlightListener.NONE, null);
+        assertEquals(64 << 20, Files.size(unpacker.unpack(bomb, new ChainId(bomb.diffId()), null).directory()
+                .resolve("zeros.img")));
+    }
+
+    @Test
+    void waitingForLayersBelowThatNeverComeEndsWithDeadlineExceeded() throws IOException {
+        start(new UnpackLimits(2).withLowerLayerWait(Duration.ofMillis(200)), FlightListener.NONE, null);
+        LayerRef lower = layer(tar().file("f", "f").build(), OCI_GZIP);
+        LayerRef upper = layer(tar().hardlink("g", "f").build(), OCI_GZIP);
+        List<ChainId> ids = ChainId.chain(List.of(lower.diffId(), upper.diffId()));
+
+        var e = assertThrows(SinglepullException.class, () -> unpacker.unpack(upper, ids.get(1), ids.get(0)));
+
+        assertEquals(ErrorKind.DEADLINE_EXCEEDED, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains(upper.blob().toString()), e.getMessage());
+        assertEquals(List.of(), snapshotsDir());
     }
 
     /** Blocks its first read past {@code after} bytes until {@code gate} opens, announcing it on {@code reached}. */

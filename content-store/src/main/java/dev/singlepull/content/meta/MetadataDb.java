@@ -19,6 +19,16 @@ public interface MetadataDb extends AutoCloseable {
         return SqliteMetadataDb.open(file);
     }
 
+    /**
+     * Opens an existing database file read-only, for readers beside a service that may be writing it (SQLite's WAL
+     * mode lets them read the last committed state without blocking it): no file is created, no schema migrated, no
+     * lock taken. Every write fails with FAILED_PRECONDITION. NOT_FOUND if the file does not exist;
+     * FAILED_PRECONDITION if its schema version is not the one this code writes.
+     */
+    static MetadataDb openReadOnly(Path file) {
+        return SqliteMetadataDb.openReadOnly(file);
+    }
+
     ImageStore images();
 
     SnapshotStore snapshots();

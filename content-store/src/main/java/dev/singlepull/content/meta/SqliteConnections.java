@@ -38,7 +38,7 @@ final class SqliteConnections implements AutoCloseable {
 
     private final Path file;
     private final ReentrantLock writeLock = new ReentrantLock();
-    /** Guarded by {@link #writeLock}. */
+    /** Guarded by {@link #writeLock}; null when opened read-only. */
     private final Connection writer;
     private final BlockingQueue<Connection> idleReaders;
     private final int readerCount;
@@ -83,6 +83,36 @@ final class SqliteConnections implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens an existing file with {@code readers} read-only connections and no writer, beside another process that
+     * may be writing it (WAL lets readers and that writer go on together). Every {@link #write} fails with
+     * FAILED_PRECONDITION. NOT_FOUND if the file does not exist: nothing is created.
+     */
+    static SqliteConnections openReadOnly(Path file, int readers) {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw SinglepullException.notFound("no metadata database at " + file);
+        }
+        String url = "jdbc:sqlite:" + file.toAbsolutePath();
+        List<Connection> pool = new ArrayList<>();
+        try {
+            for (int i = 0; i < readers; i++) {
+                SQLiteConfig readConfig = new SQLiteConfig();
+                readConfig.setReadOnly(true);
+                readConfig.setBusyTimeout(BUSY_TIMEOUT_MS);
+                Connection reader = readConfig.createConnection(url);
+                pool.add(reader);
+                reader.setAutoCommit(false);
+            }
+            return new SqliteConnections(file, null, pool);
+        } catch (SQLException | RuntimeException e) {
+            pool.forEach(SqliteConnections::closeQuietly);
+            if (e instanceof SinglepullException se) {
+                throw se;
+            }
+            throw translate("open metadata database " + file + " read-only", e);
+        }
+    }
+
     private static void configureWriter(Connection writer, Path file) throws SQLException {
         try (Statement st = writer.createStatement()) {
             try (ResultSet rs = st.executeQuery("PRAGMA journal_mode=WAL")) {
@@ -102,6 +132,10 @@ final class SqliteConnections implements AutoCloseable {
         writeLock.lock();
         try {
             ensureOpen();
+            if (writer == null) {
+                throw SinglepullException.failedPrecondition("metadata database " + file
+                        + " is open read-only: cannot " + what);
+            }
             return inTransaction(writer, what, work);
         } finally {
             writeLock.unlock();
@@ -210,7 +244,9 @@ final class SqliteConnections implements AutoCloseable {
         closed = true;
         writeLock.lock();
         try {
-            closeQuietly(writer);
+            if (writer != null) {
+                closeQuietly(writer);
+            }
         } finally {
             writeLock.unlock();
         }

@@ -67,6 +67,27 @@ final class SqliteMetadataDb implements MetadataDb {
         return new SqliteMetadataDb(connections, clock);
     }
 
+    /**
+     * Opens an existing file read-only (see {@link MetadataDb#openReadOnly}); FAILED_PRECONDITION unless its schema
+     * is the one this code writes.
+     */
+    static SqliteMetadataDb openReadOnly(Path file) {
+        SqliteConnections connections = SqliteConnections.openReadOnly(file, 1);
+        try {
+            int version = connections.read("read schema version", SchemaMigrations::currentVersion);
+            if (version != SchemaMigrations.latest()) {
+                throw SinglepullException.failedPrecondition("metadata database " + file + " has schema version "
+                        + version + ", this singlepull reads version " + SchemaMigrations.latest()
+                        + (version < SchemaMigrations.latest() ? "; start `singlepull serve` on it once to migrate it"
+                        : "; upgrade singlepull"));
+            }
+        } catch (RuntimeException e) {
+            connections.close();
+            throw e;
+        }
+        return new SqliteMetadataDb(connections, Clock.systemUTC());
+    }
+
     @Override
     public ImageStore images() {
         return images;

@@ -467,4 +467,33 @@ class SqliteMetadataDbTest {
         writer.get(60, TimeUnit.SECONDS);
         assertTrue(db.images().get("docker.io/library/pending:1").isPresent());
     }
+
+    @Test
+    void readOnlyOpenReadsBesideTheWriterAndRefusesWrites() {
+        Instant now = clock.instant();
+        db.images().put(new ImageRecord("docker.io/library/a:1", digest("m"), digest("c"), 10, now, now));
+        db.setLabels(digest("c"), Map.of("containerd.io/gc.ref.snapshot.singlepull", "sha256:" + "0".repeat(64)));
+
+        try (MetadataDb reader = MetadataDb.openReadOnly(file)) {
+            assertEquals(List.of("docker.io/library/a:1"),
+                    reader.images().list().stream().map(ImageRecord::name).toList());
+            assertEquals("sha256:" + "0".repeat(64),
+                    reader.labels(digest("c")).get("containerd.io/gc.ref.snapshot.singlepull"));
+
+            // the writer goes on; the reader sees its next commit
+            db.images().put(new ImageRecord("docker.io/library/b:1", digest("m2"), digest("c2"), 10, now, now));
+            assertTrue(reader.images().get("docker.io/library/b:1").isPresent());
+
+            assertEquals(ErrorKind.FAILED_PRECONDITION, kindOf(() -> reader.images().delete(List.of("a"))));
+            assertEquals(ErrorKind.FAILED_PRECONDITION, kindOf(() -> reader.snapshots().nextId()));
+        }
+        assertEquals(2, db.images().list().size());
+    }
+
+    @Test
+    void readOnlyOpenOfAMissingFileCreatesNothing() {
+        Path missing = dir.resolve("elsewhere/meta.db");
+        assertEquals(ErrorKind.NOT_FOUND, kindOf(() -> MetadataDb.openReadOnly(missing)));
+        assertFalse(Files.exists(missing.getParent()));
+    }
 }

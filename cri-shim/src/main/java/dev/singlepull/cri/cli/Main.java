@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 @Command(name = "singlepull", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A CRI image service that pulls every image, blob and layer once.",
         subcommands = {ServeCommand.class, PullCommand.class, ImagesCommand.class, InspectCommand.class,
-                RmiCommand.class, FsInfoCommand.class, FlightsCommand.class, GcCommand.class, FsckCommand.class,
+                RmiCommand.class, ExportCommand.class, FsInfoCommand.class, FlightsCommand.class, GcCommand.class,
+                FsckCommand.class,
                 LoadTestCommand.class, VersionCommand.class})
 public final class Main implements Runnable {
     static final String VERSION = "0.1.0";

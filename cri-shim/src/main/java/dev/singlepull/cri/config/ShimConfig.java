@@ -45,6 +45,8 @@ import java.util.function.UnaryOperator;
  * allow_foreign_urls = false           # fetch non-distributable layers from their URLs
  * snapshot_sync = "syncfs"             # how unpacked layers are made durable: "syncfs", "fsync" or "none" (UNSAFE)
  * stale_ingest_seconds = 86400         # partial downloads not written for this long are removed
+ * max_layer_expansion_ratio = 100      # a layer growing past this many times its compressed size ...
+ * expansion_check_above_bytes = 268435456   # ... once this much is unpacked, is refused (0 ratio: no check)
  *
  * [registries."docker.io"]
  * mirrors = ["http://127.0.0.1:5000", "https://mirror.example.com"]
@@ -62,18 +64,21 @@ import java.util.function.UnaryOperator;
  * @param minTransferRate    bytes per second a blob download must average over {@code stallWindow}
  * @param snapshotSync       how a snapshot's files are made durable before its record is written
  * @param staleIngestAge     an ingest not written for this long is removed, at start-up and periodically
+ * @param maxExpansionRatio  decompression bomb guard: the most a layer may grow over its compressed size (0: off)
+ * @param expansionCheckAbove the ratio is checked once a layer has produced this many uncompressed bytes
  */
 public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform, RegistrySettings registry,
                          int maxConcurrentDownloads, int maxConcurrentUnpacks, Optional<Duration> grace,
                          long minTransferRate, Duration stallWindow, SnapshotSync snapshotSync,
-                         Duration staleIngestAge) {
+                         Duration staleIngestAge, int maxExpansionRatio, long expansionCheckAbove) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
             "insecure_registries", "max_concurrent_downloads", "max_concurrent_unpacks", "abandoned_grace_seconds",
             "min_transfer_rate", "stall_window_seconds", "max_concurrent_downloads_per_host", "allow_foreign_urls",
             "registry_attempts", "registry_backoff_ms", "max_retry_after_seconds", "circuit_breaker_failures",
-            "circuit_breaker_open_seconds", "max_blob_resumes", "registries", "snapshot_sync", "stale_ingest_seconds");
+            "circuit_breaker_open_seconds", "max_blob_resumes", "registries", "snapshot_sync", "stale_ingest_seconds",
+            "max_layer_expansion_ratio", "expansion_check_above_bytes");
     private static final Set<String> HOST_KEYS = Set.of("mirrors", "server", "insecure", "ca", "skip_verify");
 
     public ShimConfig {
@@ -87,13 +92,18 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         if (staleIngestAge.compareTo(Duration.ofSeconds(1)) < 0) {
             throw SinglepullException.invalidArgument("stale_ingest_seconds must be >= 1");
         }
+        if (maxExpansionRatio < 0 || expansionCheckAbove < 0) {
+            throw SinglepullException.invalidArgument(
+                    "max_layer_expansion_ratio and expansion_check_above_bytes must be >= 0");
+        }
     }
 
     /** The embedded defaults: system paths when running as root, the XDG directories otherwise. */
     public static ShimConfig defaults() {
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
                 RegistrySettings.DEFAULTS, 6, Math.max(2, Runtime.getRuntime().availableProcessors()),
-                Optional.empty(), 10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24));
+                Optional.empty(), 10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24),
+                100, 256L << 20);
     }
 
     /** Hosts reached over plain http besides loopback ones. */
@@ -149,6 +159,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         }
         b.staleIngestAge(Duration.ofSeconds(
                 toml.path("stale_ingest_seconds").asLong(base.staleIngestAge().toSeconds())));
+        b.expansionLimit(toml.path("max_layer_expansion_ratio").asInt(base.maxExpansionRatio()),
+                toml.path("expansion_check_above_bytes").asLong(base.expansionCheckAbove()));
         b.registry(s -> s
                 .withRetries(toml.path("registry_attempts").asInt(r.attempts()),
                         Duration.ofMillis(toml.path("registry_backoff_ms").asLong(r.backoff().toMillis())),
@@ -236,6 +248,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private Duration stallWindow;
         private SnapshotSync snapshotSync;
         private Duration staleIngestAge;
+        private int maxExpansionRatio;
+        private long expansionCheckAbove;
 
         private Builder(ShimConfig c) {
             root = c.root;
@@ -252,6 +266,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             stallWindow = c.stallWindow;
             snapshotSync = c.snapshotSync;
             staleIngestAge = c.staleIngestAge;
+            maxExpansionRatio = c.maxExpansionRatio;
+            expansionCheckAbove = c.expansionCheckAbove;
         }
 
         public Builder root(Path value) {
@@ -332,10 +348,17 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
+        /** The decompression bomb guard: {@code ratio} (0 disables it), checked above {@code checkAboveBytes}. */
+        public Builder expansionLimit(int ratio, long checkAboveBytes) {
+            maxExpansionRatio = ratio;
+            expansionCheckAbove = checkAboveBytes;
+            return this;
+        }
+
         public ShimConfig build() {
             return new ShimConfig(root, socket, metricsAddress, platform, registry.withHosts(hosts, insecureRegistries),
                     maxConcurrentDownloads, maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync,
-                    staleIngestAge);
+                    staleIngestAge, maxExpansionRatio, expansionCheckAbove);
         }
     }
 }

@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.regex.Pattern;
 
 /**
  * The image service as a plain Java domain service: pull, status, list, remove and filesystem usage, in CRI's terms
@@ -31,8 +30,6 @@ import java.util.regex.Pattern;
  * network I/O. Thread-safe.
  */
 public final class ImageService {
-    private static final Pattern BARE_ID = Pattern.compile("[0-9a-f]{64}");
-
     private final PullPipeline pipeline;
     private final MetadataDb db;
     private final ContentStore content;
@@ -118,20 +115,7 @@ public final class ImageService {
     public record FsUsage(Path mountpoint, long usedBytes, long inodesUsed) { }
 
     private Optional<Digest> idOf(String ref) {
-        if (ref == null || ref.isBlank()) {
-            throw SinglepullException.invalidArgument("image reference is empty");
-        }
-        String text = ref.strip();
-        if (BARE_ID.matcher(text).matches()) {
-            text = "sha256:" + text;
-        }
-        if (text.startsWith("sha256:") && Digest.isDigest(text)) {
-            Digest id = Digest.parse(text);
-            return db.images().byConfig(id).isEmpty() ? Optional.empty() : Optional.of(id);
-        }
-        ImageRef parsed = ImageRef.parse(text);
-        String name = parsed.digest().map(parsed::withDigest).orElseGet(() -> parsed.tagged().orElseThrow());
-        return db.images().get(name).map(ImageRecord::configDigest);
+        return ImageNames.idOf(db.images(), ref);
     }
 
     private Optional<ImageView> view(Digest id) {
@@ -148,7 +132,7 @@ public final class ImageService {
         ImageRecord first = records.getFirst();
         ImageConfig config = readConfig(id);
         String chainId = content.info(id).map(info -> info.labels().getOrDefault(
-                "containerd.io/gc.ref.snapshot.singlepull", "")).orElse("");
+                ImageNames.SNAPSHOT_LABEL, "")).orElse("");
         OptionalLong uid = config == null ? OptionalLong.empty() : config.uid();
         String username = config == null ? "" : config.username();
         return new ImageView(id, tags, digests, first.size(), uid, username, chainId, first.manifestDigest(),

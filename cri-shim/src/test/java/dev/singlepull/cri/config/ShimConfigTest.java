@@ -129,4 +129,25 @@ class ShimConfigTest {
         assertTrue(e2.getMessage().contains("age.toml") && e2.getMessage().contains("stale_ingest_seconds"),
                 e2.getMessage());
     }
+
+    @Test
+    void theDecompressionBombGuardHasDefaultsAndIsConfigurable() throws IOException {
+        ShimConfig defaults = ShimConfig.defaults();
+        assertEquals(100, defaults.maxExpansionRatio());
+        assertEquals(256L << 20, defaults.expansionCheckAbove());
+        ShimConfig loaded = load("""
+                max_layer_expansion_ratio = 400
+                expansion_check_above_bytes = 1073741824
+                """);
+        assertEquals(400, loaded.maxExpansionRatio());
+        assertEquals(1L << 30, loaded.expansionCheckAbove());
+        assertEquals(0, load("max_layer_expansion_ratio = 0\n").maxExpansionRatio());
+    }
+
+    @Test
+    void aNegativeRatioIsInvalidArgumentNamingTheKey() {
+        var e = assertThrows(SinglepullException.class, () -> load("max_layer_expansion_ratio = -1\n"));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("max_layer_expansion_ratio"), e.getMessage());
+    }
 }

@@ -115,6 +115,30 @@ public final class DirectorySnapshotter implements Snapshotter {
         return store.get(chainId.toString()).filter(SnapshotRecord::isCommitted).map(this::toInfo);
     }
 
+    /**
+     * The committed snapshots of the chain {@code top} ends, bottom first, read from {@code store} without opening the
+     * snapshot area (no recovery, no writes): for readers beside a running service, since committed snapshots are
+     * immutable. NOT_FOUND naming the ChainID if a snapshot of the chain has no record; INTERNAL if a record names a
+     * directory outside {@code <root>/snapshots}.
+     */
+    public static List<SnapshotInfo> committedChain(Path root, SnapshotStore store, ChainId top) {
+        Path base = root.toAbsolutePath().normalize();
+        Path area = base.resolve(SnapshotLayout.SNAPSHOTS);
+        List<SnapshotInfo> chain = new ArrayList<>();
+        ChainId next = top;
+        while (next != null) {
+            ChainId id = next;
+            SnapshotRecord record = store.get(id.toString()).orElseThrow(() -> SinglepullException.notFound(
+                    "no committed snapshot for chain " + id + (id.equals(top) ? "" : " (below " + top + ")")));
+            chain.add(toInfo(base, area, record));
+            next = record.parent() == null ? null : ChainId.parse(record.parent());
+            if (chain.size() > 10_000) {
+                throw SinglepullException.internal("the snapshot chain of " + top + " loops", null);
+            }
+        }
+        return List.copyOf(chain.reversed());
+    }
+
     /** The {@code fs} directory of a committed snapshot; NOT_FOUND if {@code chainId} has none. */
     public Path fsPath(ChainId chainId) {
         return stat(chainId).map(SnapshotInfo::directory)
@@ -431,13 +455,21 @@ public final class DirectorySnapshotter implements Snapshotter {
     }
 
     private SnapshotInfo toInfo(SnapshotRecord record) {
+        return toInfo(root, snapshots, record);
+    }
+
+    private static SnapshotInfo toInfo(Path root, Path snapshots, SnapshotRecord record) {
         return new SnapshotInfo(ChainId.parse(record.key()),
                 record.parent() == null ? null : ChainId.parse(record.parent()),
-                directoryOf(record).resolve(SnapshotLayout.FS), record.size(), record.inodes());
+                directoryOf(root, snapshots, record).resolve(SnapshotLayout.FS), record.size(), record.inodes());
+    }
+
+    private Path directoryOf(SnapshotRecord record) {
+        return directoryOf(root, snapshots, record);
     }
 
     /** A record's directory, which must lie in {@code snapshots/}: the database is not trusted with paths. */
-    private Path directoryOf(SnapshotRecord record) {
+    private static Path directoryOf(Path root, Path snapshots, SnapshotRecord record) {
         Path dir = root.resolve(record.directory()).normalize();
         if (!snapshots.equals(dir.getParent())) {
             throw SinglepullException.internal(

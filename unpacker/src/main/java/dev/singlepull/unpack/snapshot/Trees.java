@@ -5,16 +5,16 @@ import dev.singlepull.errdefs.SinglepullException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /** Whole-tree file operations of the snapshotter. None follows a symlink. Stateless. */
@@ -27,7 +27,8 @@ final class Trees {
 
     /**
      * Measures the tree under {@code dir} and fsyncs every regular file and directory in it, children before their
-     * directory. A file this process may not open (mode 000 when not root) is measured but not synced.
+     * directory. A file this process may not open (mode 000 when not root) is measured but not synced; a directory
+     * it may not list (a layer's mode 0300, say, when not root) is opened up for the walk and given its mode back.
      */
     static Usage measureAndSync(Path dir) throws IOException {
         return walk(dir, true);
@@ -39,46 +40,58 @@ final class Trees {
     }
 
     private static Usage walk(Path dir, boolean sync) throws IOException {
-        var visitor = new SimpleFileVisitor<Path>() {
+        var walk = new Object() {
             final Set<Object> seen = new HashSet<>();
             long size;
             long inodes;
 
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+            void directory(Path d) throws IOException {
                 inodes++;
-                return FileVisitResult.CONTINUE;
+                Integer restore = null;
+                if (!Files.isReadable(d) || !Files.isExecutable(d)) {
+                    restore = (Integer) Files.getAttribute(d, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777;
+                    makeTraversable(d);
+                }
+                try {
+                    List<Path> children = new ArrayList<>();
+                    try (var stream = Files.newDirectoryStream(d)) {
+                        stream.forEach(children::add);
+                    }
+                    for (Path child : children) {
+                        BasicFileAttributes attrs = Files.readAttributes(child, BasicFileAttributes.class,
+                                LinkOption.NOFOLLOW_LINKS);
+                        if (attrs.isDirectory()) {
+                            directory(child);
+                        } else {
+                            file(child, attrs);
+                        }
+                    }
+                    if (sync) {
+                        fsync(d);
+                    }
+                } finally {
+                    if (restore != null) {
+                        Files.setAttribute(d, "unix:mode", restore, LinkOption.NOFOLLOW_LINKS);
+                    }
+                }
             }
 
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+            void file(Path f, BasicFileAttributes attrs) throws IOException {
                 Object key = attrs.fileKey();
                 if (key != null && !seen.add(key)) {
-                    return FileVisitResult.CONTINUE; // another name of an inode already counted and synced
+                    return; // another name of an inode already counted and synced
                 }
                 inodes++;
                 if (attrs.isRegularFile()) {
                     size += attrs.size();
                     if (sync) {
-                        fsync(file);
+                        fsync(f);
                     }
                 }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                if (sync) {
-                    fsync(d);
-                }
-                return FileVisitResult.CONTINUE;
             }
         };
-        Files.walkFileTree(dir, visitor);
-        return new Usage(visitor.size, visitor.inodes);
+        walk.directory(dir);
+        return new Usage(walk.size, walk.inodes);
     }
 
     /** Flushes a file or a directory (its entries) to disk. */

@@ -4,26 +4,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.EnumSet;
-import java.util.Set;
 
 /**
  * Owner, mode and times of extracted files. Callers pass only paths they have just created or verified not to be
- * symlinks, except where a method says it does not follow them: the JDK's {@code unix:mode} follows a symlink even
- * with {@link LinkOption#NOFOLLOW_LINKS}.
+ * symlinks, except where a method says it does not follow them ({@link #chmod} follows a symlink: Linux has no
+ * {@code lchmod}, and a symlink's mode means nothing).
  */
 final class FileMeta {
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
-    private static final PosixFilePermission[] BITS = {
-        PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
-        PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
-        PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ,
-    };
-    /** Whether the JDK lets us set the whole mode, setuid/setgid/sticky included ({@code unix:mode}). */
-    private static volatile boolean fullModeSupported = true;
 
     private FileMeta() {
     }
@@ -44,35 +33,19 @@ final class FileMeta {
     }
 
     /**
-     * Sets the permission bits and, where the JDK supports it, setuid, setgid and sticky. {@code path} must not be a
-     * symlink. Call after {@link #chown}: changing the owner clears setuid and setgid.
+     * Sets the permission bits with setuid, setgid and sticky, without opening the file (device nodes and fifos
+     * included). {@code path} must not be a symlink. Call after {@link #chown}: changing the owner clears setuid and
+     * setgid.
      */
     static void chmod(Path path, int mode) throws IOException {
-        if (fullModeSupported) {
-            try {
-                Files.setAttribute(path, "unix:mode", mode & 07777, NOFOLLOW);
-                return;
-            } catch (UnsupportedOperationException | IllegalArgumentException e) {
-                fullModeSupported = false; // rwx only from now on
-            }
-        }
-        Files.setPosixFilePermissions(path, permissions(mode));
+        PosixCalls.chmod(path, mode);
     }
 
-    static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> out = EnumSet.noneOf(PosixFilePermission.class);
-        for (int bit = 0; bit < BITS.length; bit++) {
-            if ((mode & (1 << bit)) != 0) {
-                out.add(BITS[bit]);
-            }
-        }
-        return out;
-    }
-
-    /** Sets the modification time without following a symlink. */
+    /** Sets the modification time to the nanosecond without following a symlink or opening the file. */
     static void mtime(Path path, FileTime time) throws IOException {
         if (time != null) {
-            Files.getFileAttributeView(path, BasicFileAttributeView.class, NOFOLLOW).setTimes(time, null, null);
+            java.time.Instant instant = time.toInstant();
+            PosixCalls.setMtime(path, instant.getEpochSecond(), instant.getNano());
         }
     }
 }

@@ -33,6 +33,10 @@ public final class FileTrees {
                     what = "link -> " + Files.readSymbolicLink(p);
                 } else if (attrs.isDirectory()) {
                     what = "dir " + Integer.toOctalString(mode) + " " + attrs.lastModifiedTime();
+                } else if (attrs.isOther()) {
+                    int type = (Integer) Files.getAttribute(p, "unix:mode", NOFOLLOW) & 0170000;
+                    what = "node 0" + Integer.toOctalString(type) + " " + Integer.toOctalString(mode) + " rdev "
+                            + Files.getAttribute(p, "unix:rdev", NOFOLLOW);
                 } else {
                     what = "file " + Integer.toOctalString(mode) + " " + attrs.lastModifiedTime() + " "
                             + Digest.sha256(Files.readAllBytes(p));
@@ -57,6 +61,8 @@ public final class FileTrees {
     private static void deleteTree(Path p) throws IOException {
         if (Files.isDirectory(p, NOFOLLOW)) {
             p.toFile().setWritable(true, true);
+            p.toFile().setReadable(true, true);
+            p.toFile().setExecutable(true, true);
             try (Stream<Path> children = Files.list(p)) {
                 for (Path child : children.toList()) {
                     deleteTree(child);

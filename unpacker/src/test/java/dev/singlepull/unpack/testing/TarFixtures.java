@@ -64,10 +64,23 @@ public final class TarFixtures {
         private FileTime mtime = FileTime.from(Instant.parse("2024-01-02T03:04:05Z"));
         private long uid;
         private long gid;
+        private final java.util.Map<String, String> pax = new java.util.LinkedHashMap<>();
 
         Builder() {
             out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+        }
+
+        /** Long names of the entries added after this call as GNU {@code L}/{@code K} entries instead of PAX. */
+        public Builder gnuLongNames() {
+            out.setLongFileMode(TarArchiveOutputStream.LONGFILE_GNU);
+            return this;
+        }
+
+        /** An extended attribute (a {@code SCHILY.xattr.} PAX record, UTF-8 value) of the next entry. */
+        public Builder xattr(String name, String value) {
+            pax.put("SCHILY.xattr." + name, value);
+            return this;
         }
 
         /** The mtime of the entries added after this call. */
@@ -140,6 +153,8 @@ public final class TarFixtures {
             e.setLastModifiedTime(mtime);
             e.setUserId(uid);
             e.setGroupId(gid);
+            pax.forEach(e::addPaxHeader);
+            pax.clear();
             try {
                 out.putArchiveEntry(e);
                 if (content != null) {
