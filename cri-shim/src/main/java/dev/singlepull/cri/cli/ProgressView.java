@@ -24,13 +24,23 @@ abstract sealed class ProgressView permits ProgressView.Bars, ProgressView.Lines
         return console != null && console.isTerminal() ? new Bars(out) : new Lines(out);
     }
 
-    abstract void show(PullProgress reading);
+    private PullProgress last = PullProgress.getDefaultInstance();
+
+    /** Shows one reading. */
+    final void show(PullProgress reading) {
+        last = reading;
+        draw(reading);
+    }
 
     /**
      * Called once the pull has succeeded: shows every layer seen as complete (the last reading may predate the end
      * of the last layers).
      */
-    abstract void complete();
+    final void complete() {
+        show(completed(last));
+    }
+
+    abstract void draw(PullProgress reading);
 
     /** The last reading, with every layer marked complete. */
     static PullProgress completed(PullProgress last) {
@@ -56,20 +66,13 @@ abstract sealed class ProgressView permits ProgressView.Bars, ProgressView.Lines
     static final class Bars extends ProgressView {
         private static final int WIDTH = 50;
         private int drawn;
-        private PullProgress last = PullProgress.getDefaultInstance();
 
         Bars(PrintStream out) {
             super(out);
         }
 
         @Override
-        void complete() {
-            show(completed(last));
-        }
-
-        @Override
-        void show(PullProgress reading) {
-            last = reading;
+        void draw(PullProgress reading) {
             StringBuilder frame = new StringBuilder();
             if (drawn > 0) {
                 frame.append("\u001b[").append(drawn).append('A'); // back to the first bar
@@ -98,20 +101,13 @@ abstract sealed class ProgressView permits ProgressView.Bars, ProgressView.Lines
     /** One line per change of a layer's phase: readable in logs and pipes. */
     static final class Lines extends ProgressView {
         private final Map<String, String> lastPhase = new LinkedHashMap<>();
-        private PullProgress last = PullProgress.getDefaultInstance();
 
         Lines(PrintStream out) {
             super(out);
         }
 
         @Override
-        void complete() {
-            show(completed(last));
-        }
-
-        @Override
-        void show(PullProgress reading) {
-            last = reading;
+        void draw(PullProgress reading) {
             for (Flight f : reading.getItemsList()) {
                 if (!f.getTier().equals("layer") || f.getPhase().equals(lastPhase.get(f.getKey()))) {
                     continue;
