@@ -1,5 +1,7 @@
 package dev.singlepull.it;
 
+import static dev.singlepull.it.fixture.PrometheusText.scrape;
+import static dev.singlepull.it.fixture.PrometheusText.value;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +10,7 @@ import dev.singlepull.it.fixture.BuiltImage;
 import dev.singlepull.it.fixture.BuiltLayer;
 import dev.singlepull.it.fixture.Compression;
 import dev.singlepull.it.fixture.Cri;
+import dev.singlepull.it.fixture.LayerEntry;
 import dev.singlepull.it.fixture.LayerTar;
 import dev.singlepull.it.fixture.PushedImage;
 import dev.singlepull.it.fixture.RegistryProcess;
@@ -17,20 +20,13 @@ import dev.singlepull.it.fixture.UmociOracle;
 import dev.singlepull.it.fixture.UmociOracle.Layer;
 import dev.singlepull.unpack.ChainId;
 import dev.singlepull.unpack.SnapshotInfo;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -43,9 +39,9 @@ class LayerDedupIT {
     void imagesSharingBottomLayersUnpackTheSharedChainsOnceWhenPulledConcurrently() throws Exception {
         try (RegistryProcess registry = RegistryProcess.start();
              SinglepullServer server = SinglepullServer.start(b -> b.metricsAddress("127.0.0.1:0"))) {
-            Layer base = new Layer(LayerTar.pax().dir("usr", 0755).file("usr/base.bin", random(4 << 20, 1), 0644)
+            Layer base = new Layer(LayerTar.pax().dir("usr", 0755).file("usr/base.bin", LayerEntry.randomBytes(4 << 20, 1), 0644)
                     .build(), Compression.GZIP);
-            Layer runtime = new Layer(LayerTar.pax().dir("opt", 0755).file("opt/runtime.bin", random(3 << 20, 2), 0644)
+            Layer runtime = new Layer(LayerTar.pax().dir("opt", 0755).file("opt/runtime.bin", LayerEntry.randomBytes(3 << 20, 2), 0644)
                     .hardlink("opt/base-link", "usr/base.bin").build(), Compression.ZSTD);
             Layer appA = new Layer(LayerTar.pax().file("app-a", "a", 0755).build(), Compression.GZIP);
             Layer appB = new Layer(LayerTar.pax().file("app-b", "b", 0755).build(), Compression.GZIP);
@@ -98,27 +94,5 @@ class LayerDedupIT {
             assertEquals(6, started + joined, "started " + started + ", joined " + joined);
             assertEquals(0, value(metrics, "singlepull_flights_failed_total", "chain"));
         }
-    }
-
-    private static byte[] random(int size, long seed) {
-        byte[] b = new byte[size];
-        new SplittableRandom(seed).nextBytes(b);
-        return b;
-    }
-
-    private static String scrape(int port) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, response.statusCode());
-        return response.body();
-    }
-
-    private static long value(String metrics, String name, String tier) {
-        Matcher m = Pattern.compile("(?m)^" + name + "\\{tier=\"" + tier + "\"} ([0-9.]+)$").matcher(metrics);
-        if (!m.find()) {
-            throw new AssertionError(name + "{tier=" + tier + "} missing from:\n" + metrics);
-        }
-        return (long) Double.parseDouble(m.group(1));
     }
 }

@@ -1,5 +1,7 @@
 package dev.singlepull.it;
 
+import static dev.singlepull.it.fixture.PrometheusText.scrape;
+import static dev.singlepull.it.fixture.PrometheusText.value;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.singlepull.cri.cli.CriClient;
@@ -8,18 +10,12 @@ import dev.singlepull.it.fixture.PushedImage;
 import dev.singlepull.it.fixture.RegistryProcess;
 import dev.singlepull.it.fixture.SinglepullServer;
 import dev.singlepull.it.fixture.TestImages;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -61,21 +57,5 @@ class MetricsIT {
                 assertEquals(0, value(metrics, "singlepull_flights_waiting", tier), "nobody waits on " + tier);
             }
         }
-    }
-
-    private static String scrape(int port) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, response.statusCode());
-        return response.body();
-    }
-
-    private static long value(String metrics, String name, String tier) {
-        Matcher m = Pattern.compile("(?m)^" + name + "\\{tier=\"" + tier + "\"} ([0-9.]+)$").matcher(metrics);
-        if (!m.find()) {
-            throw new AssertionError(name + "{tier=" + tier + "} missing from:\n" + metrics);
-        }
-        return (long) Double.parseDouble(m.group(1));
     }
 }
