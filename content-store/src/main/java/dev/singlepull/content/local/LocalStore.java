@@ -37,6 +37,7 @@ final class LocalStore implements ContentStore {
     private final Clock clock;
     private final RefLocks locks;
     private final BlobTotals totals;
+    private final IngestWatch watch = new IngestWatch();
     private volatile boolean closed;
 
     private LocalStore(IngestLayout layout, MetadataDb db, Clock clock, BlobTotals totals) {
@@ -162,7 +163,7 @@ final class LocalStore implements ContentStore {
                 new IngestDir(layout.ingestDir(ref)).delete();
                 return new CommittedBlobWriter(ref, existing.get(), size, this::info, lock);
             }
-            return LocalWriter.open(layout, clock, this::info, totals, ref, expected, size, lock);
+            return LocalWriter.open(layout, clock, this::info, totals, watch, ref, expected, size, lock);
         } catch (IOException e) {
             lock.close();
             throw IoErrors.of("open ingest '" + ref + "' for " + expected, e);
@@ -170,6 +171,23 @@ final class LocalStore implements ContentStore {
             lock.close();
             throw e;
         }
+    }
+
+    @Override
+    public InputStream follow(String ref, Digest expected) {
+        if (ref == null || ref.isEmpty() || expected == null) {
+            throw SinglepullException.invalidArgument("follow needs a ref and an expected digest; got ref '" + ref
+                    + "', digest " + expected);
+        }
+        return new IngestFollower(watch, ref, expected, digest -> {
+            try {
+                return Files.newInputStream(layout.blob(digest));
+            } catch (NoSuchFileException e) {
+                return null;
+            } catch (IOException e) {
+                throw IoErrors.of("open blob " + digest, e);
+            }
+        });
     }
 
     @Override

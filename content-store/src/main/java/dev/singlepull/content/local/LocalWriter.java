@@ -40,12 +40,14 @@ final class LocalWriter implements ContentWriter {
     private final FileChannel channel;
     private final MessageDigest hasher;
     private final RefLocks.Held lock;
+    private final IngestWatch watch;
+    private final IngestWatch.Live live;
     private long offset;
     private boolean closed;
 
     private LocalWriter(IngestLayout layout, Clock clock, Function<Digest, Optional<ContentInfo>> committed,
                         BlobTotals totals, IngestDir ingest, IngestDir.Meta meta, FileChannel channel,
-                        MessageDigest hasher, long offset, RefLocks.Held lock) {
+                        MessageDigest hasher, long offset, RefLocks.Held lock, IngestWatch watch) {
         this.layout = layout;
         this.clock = clock;
         this.committed = committed;
@@ -56,15 +58,18 @@ final class LocalWriter implements ContentWriter {
         this.hasher = hasher;
         this.offset = offset;
         this.lock = lock;
+        this.watch = watch;
+        this.live = watch.started(meta.ref(), ingest.data(), offset);
     }
 
     /**
      * Opens (creating or resuming) the ingest of {@code ref}. The caller holds {@code lock}, which this writer
      * releases on commit or close. {@code committed} looks up committed blobs; {@code totals} learns of the blob
-     * this writer commits.
+     * this writer commits; {@code watch} learns of every byte written, for the streams following the ingest.
      */
     static LocalWriter open(IngestLayout layout, Clock clock, Function<Digest, Optional<ContentInfo>> committed,
-                            BlobTotals totals, String ref, Digest expected, long total, RefLocks.Held lock)
+                            BlobTotals totals, IngestWatch watch, String ref, Digest expected, long total,
+                            RefLocks.Held lock)
             throws IOException {
         IngestDir ingest = new IngestDir(layout.ingestDir(ref));
         IngestDir.Meta meta = resumableMeta(ingest, ref, expected, total).orElse(null);
@@ -82,7 +87,8 @@ final class LocalWriter implements ContentWriter {
             MessageDigest hasher = expected.newHasher();
             long offset = rehash(channel, hasher);
             channel.position(offset);
-            return new LocalWriter(layout, clock, committed, totals, ingest, meta, channel, hasher, offset, lock);
+            return new LocalWriter(layout, clock, committed, totals, ingest, meta, channel, hasher, offset, lock,
+                    watch);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -140,6 +146,7 @@ final class LocalWriter implements ContentWriter {
         }
         hasher.update(hashed);
         offset += length;
+        watch.advanced(live, offset);
     }
 
     @Override
@@ -158,6 +165,7 @@ final class LocalWriter implements ContentWriter {
             if (!Files.exists(target)) {
                 moveIntoPlace(target);
             }
+            watch.ended(meta.ref(), live, IngestWatch.End.COMMITTED);
             deleteIngestAfterCommit();
             return committed.apply(meta.expected()).orElseThrow(() -> SinglepullException.notFound("blob "
                     + meta.expected() + " was deleted right after ingest '" + meta.ref() + "' committed it"));
@@ -231,6 +239,7 @@ final class LocalWriter implements ContentWriter {
             return;
         }
         closed = true;
+        watch.ended(meta.ref(), live, IngestWatch.End.ABANDONED); // no-op after a commit
         try {
             channel.close();
         } catch (IOException e) {
