@@ -63,7 +63,8 @@ public final class Node implements AutoCloseable {
             this.pipeline = new PullPipeline(registry, content, db, unpacker, config.platform(),
                     config.maxConcurrentDownloads(), config.registry().maxBlobResumes(), listener,
                     config.grace().orElse(null),
-                    PullPipeline.downloadStallPolicy(config.minTransferRate(), config.stallWindow()));
+                    PullPipeline.downloadStallPolicy(config.minTransferRate(), config.stallWindow()),
+                    config.unpackWhileDownloading());
             GarbageCollector gc = new GarbageCollector(db,
                     List.of(LocalContentStore.collectorFor(content), snapshots.collector()));
             this.images = new ImageService(pipeline, db, content, gc, root);

@@ -21,8 +21,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -89,12 +87,7 @@ class RegistryErrorsIT {
     void aBlobThatDoesNotMatchItsDigestIsDataLoss() throws Exception {
         PushedImage image = TestImages.push(registry, SmallImages.of("it/errors-corrupt", "v1", 903));
         String layer = image.layerDigests().getLast();
-        String hex = layer.substring("sha256:".length());
-        Path data = registry.dataDir().resolve("docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex
-                + "/data");
-        byte[] bytes = Files.readAllBytes(data);
-        bytes[bytes.length / 2] ^= 0x5a; // same size, other content
-        Files.write(data, bytes);
+        registry.corruptBlob(layer);
         StatusRuntimeException e = pullFails(image.reference(), Status.Code.DATA_LOSS, registry.hostPort());
         assertTrue(e.getStatus().getDescription().contains(layer), e.getStatus().getDescription());
         try (CriClient cri = server.client()) {

@@ -162,12 +162,23 @@ public final class Unpacker {
      */
     public Call<SnapshotInfo> join(LayerRef layer, ChainId chainId, ChainId parent) {
         Objects.requireNonNull(layer, "layer");
-        Objects.requireNonNull(chainId, "chainId");
-        return chains.join(chainId, context -> work(layer, chainId, parent, context));
+        return join(layer, chainId, parent, () -> content.open(layer.blob()));
     }
 
-    private SnapshotInfo work(LayerRef layer, ChainId chainId, ChainId parent, FlightContext context)
-            throws Exception {
+    /**
+     * {@link #join(LayerRef, ChainId, ChainId)} reading the blob from {@code source} should this call start the
+     * unpack: how a pull unpacks a layer while it downloads. A call that joins an unpack already running shares it,
+     * whatever that one reads from.
+     */
+    public Call<SnapshotInfo> join(LayerRef layer, ChainId chainId, ChainId parent, BlobSource source) {
+        Objects.requireNonNull(layer, "layer");
+        Objects.requireNonNull(chainId, "chainId");
+        Objects.requireNonNull(source, "source");
+        return chains.join(chainId, context -> work(layer, chainId, parent, source, context));
+    }
+
+    private SnapshotInfo work(LayerRef layer, ChainId chainId, ChainId parent, BlobSource source,
+                              FlightContext context) throws Exception {
         Optional<SnapshotInfo> existing = snapshotter.stat(chainId);
         if (existing.isPresent()) {
             return existing.get();
@@ -177,14 +188,14 @@ public final class Unpacker {
         var permit = new Permit(layer, context);
         permit.acquire();
         try {
-            return unpackNow(layer, chainId, parent, context, permit);
+            return unpackNow(layer, chainId, parent, source, context, permit);
         } finally {
             permit.release();
         }
     }
 
-    private SnapshotInfo unpackNow(LayerRef layer, ChainId chainId, ChainId parent, FlightContext context,
-                                   Permit permit) throws Exception {
+    private SnapshotInfo unpackNow(LayerRef layer, ChainId chainId, ChainId parent, BlobSource source,
+                                   FlightContext context, Permit permit) throws Exception {
         FlightProgress progress = context.progress();
         progress.phase("unpacking");
         progress.total(layer.size());
@@ -193,7 +204,7 @@ public final class Unpacker {
         Staging staging = snapshotter.prepare();
         try {
             LayerPipeline.Result result;
-            try (InputStream blob = new CountingInputStream(content.open(layer.blob()), progress)) {
+            try (InputStream blob = new CountingInputStream(source.open(), progress)) {
                 result = LayerPipeline.run(blob, layer.mediaType(), staging.fs(), layer.blob().toString(), applier,
                         limits);
             }

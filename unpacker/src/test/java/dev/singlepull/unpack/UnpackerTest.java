@@ -8,6 +8,7 @@ import static dev.singlepull.unpack.testing.TarFixtures.tar;
 import static dev.singlepull.unpack.testing.TarFixtures.zstd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,10 +24,12 @@ import dev.singlepull.unpack.snapshot.Staging;
 import dev.singlepull.unpack.testing.InMemorySnapshotStore;
 import dev.singlepull.unpack.testing.MapContentProvider;
 import dev.singlepull.unpack.testing.TarFixtures;
+import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.SequenceInputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,6 +95,45 @@ class UnpackerTest {
         try (Stream<Path> s = Files.list(root.resolve("snapshots"))) {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
+    }
+
+    @Test
+    void anUnpackStartedWithASourceReadsItAndNotTheStore() throws Exception {
+        start();
+        byte[] tar = tar().dir("streamed", 0755).file("streamed/f", "from the source").build();
+        byte[] blob = gzip(tar);
+        var layer = new LayerRef(Digest.sha256(blob), OCI_GZIP, blob.length, Digest.sha256(tar)); // not in the store
+        var opened = new AtomicInteger();
+        SnapshotInfo info = unpacker.join(layer, new ChainId(layer.diffId()), null, () -> {
+            opened.incrementAndGet();
+            return new ByteArrayInputStream(blob);
+        }).await();
+        assertEquals(1, opened.get());
+        assertEquals(0, content.opens());
+        assertEquals("from the source", Files.readString(info.directory().resolve("streamed/f")));
+    }
+
+    @Test
+    void aSourceThatBreaksFailsTheUnpackWithItsCauseAndCommitsNothing() throws Exception {
+        start();
+        byte[] tar = tar().dir("broken", 0755).file("broken/f", "x".repeat(100_000)).build();
+        byte[] blob = gzip(tar);
+        var layer = new LayerRef(Digest.sha256(blob), OCI_GZIP, blob.length, Digest.sha256(tar));
+        var broken = new IOException("the download went away");
+        var e = assertThrows(SinglepullException.class, () -> unpacker.join(layer, new ChainId(layer.diffId()), null,
+                () -> new SequenceInputStream(new ByteArrayInputStream(blob, 0, blob.length / 2),
+                        new InputStream() {
+                            @Override
+                            public int read() throws IOException {
+                                throw broken;
+                            }
+                        })).await());
+        Throwable cause = e;
+        while (cause != null && cause != broken) {
+            cause = cause.getCause();
+        }
+        assertSame(broken, cause, "the source's exception is kept as the cause: " + e);
+        assertEquals(List.of(), snapshotter.list());
     }
 
     @Test

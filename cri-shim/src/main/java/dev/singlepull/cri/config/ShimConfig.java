@@ -47,6 +47,7 @@ import java.util.function.UnaryOperator;
  * stale_ingest_seconds = 86400         # partial downloads not written for this long are removed
  * max_layer_expansion_ratio = 100      # a layer growing past this many times its compressed size ...
  * expansion_check_above_bytes = 268435456   # ... once this much is unpacked, is refused (0 ratio: no check)
+ * unpack_while_downloading = true     # a layer unpacks from its download as the bytes arrive
  *
  * [registries."docker.io"]
  * mirrors = ["http://127.0.0.1:5000", "https://mirror.example.com"]
@@ -66,11 +67,14 @@ import java.util.function.UnaryOperator;
  * @param staleIngestAge     an ingest not written for this long is removed, at start-up and periodically
  * @param maxExpansionRatio  decompression bomb guard: the most a layer may grow over its compressed size (0: off)
  * @param expansionCheckAbove the ratio is checked once a layer has produced this many uncompressed bytes
+ * @param unpackWhileDownloading whether a layer unpacks from its ingest as the download writes it, or only once
+ *                           the blob is committed
  */
 public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform, RegistrySettings registry,
                          int maxConcurrentDownloads, int maxConcurrentUnpacks, Optional<Duration> grace,
                          long minTransferRate, Duration stallWindow, SnapshotSync snapshotSync,
-                         Duration staleIngestAge, int maxExpansionRatio, long expansionCheckAbove) {
+                         Duration staleIngestAge, int maxExpansionRatio, long expansionCheckAbove,
+                         boolean unpackWhileDownloading) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
@@ -78,7 +82,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             "min_transfer_rate", "stall_window_seconds", "max_concurrent_downloads_per_host", "allow_foreign_urls",
             "registry_attempts", "registry_backoff_ms", "max_retry_after_seconds", "circuit_breaker_failures",
             "circuit_breaker_open_seconds", "max_blob_resumes", "registries", "snapshot_sync", "stale_ingest_seconds",
-            "max_layer_expansion_ratio", "expansion_check_above_bytes");
+            "max_layer_expansion_ratio", "expansion_check_above_bytes", "unpack_while_downloading");
     private static final Set<String> HOST_KEYS = Set.of("mirrors", "server", "insecure", "ca", "skip_verify");
 
     public ShimConfig {
@@ -103,7 +107,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
                 RegistrySettings.DEFAULTS, 6, Math.max(2, Runtime.getRuntime().availableProcessors()),
                 Optional.empty(), 10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24),
-                100, 256L << 20);
+                100, 256L << 20, true);
     }
 
     /** Hosts reached over plain http besides loopback ones. */
@@ -161,6 +165,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
                 toml.path("stale_ingest_seconds").asLong(base.staleIngestAge().toSeconds())));
         b.expansionLimit(toml.path("max_layer_expansion_ratio").asInt(base.maxExpansionRatio()),
                 toml.path("expansion_check_above_bytes").asLong(base.expansionCheckAbove()));
+        b.unpackWhileDownloading(bool(toml, "unpack_while_downloading", base.unpackWhileDownloading()));
         b.registry(s -> s
                 .withRetries(toml.path("registry_attempts").asInt(r.attempts()),
                         Duration.ofMillis(toml.path("registry_backoff_ms").asLong(r.backoff().toMillis())),
@@ -250,6 +255,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private Duration staleIngestAge;
         private int maxExpansionRatio;
         private long expansionCheckAbove;
+        private boolean unpackWhileDownloading;
 
         private Builder(ShimConfig c) {
             root = c.root;
@@ -268,6 +274,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             staleIngestAge = c.staleIngestAge;
             maxExpansionRatio = c.maxExpansionRatio;
             expansionCheckAbove = c.expansionCheckAbove;
+            unpackWhileDownloading = c.unpackWhileDownloading;
         }
 
         public Builder root(Path value) {
@@ -355,10 +362,15 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
+        public Builder unpackWhileDownloading(boolean value) {
+            unpackWhileDownloading = value;
+            return this;
+        }
+
         public ShimConfig build() {
             return new ShimConfig(root, socket, metricsAddress, platform, registry.withHosts(hosts, insecureRegistries),
                     maxConcurrentDownloads, maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync,
-                    staleIngestAge, maxExpansionRatio, expansionCheckAbove);
+                    staleIngestAge, maxExpansionRatio, expansionCheckAbove, unpackWhileDownloading);
         }
     }
 }

@@ -14,9 +14,11 @@ import dev.singlepull.dedup.FlightProgress;
 import dev.singlepull.dedup.SingleFlight;
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
+import dev.singlepull.unpack.BlobSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import java.util.function.Consumer;
 
@@ -63,14 +65,46 @@ final class BlobFetcher {
      * blob was already committed.
      */
     ContentInfo fetch(ImageRef ref, Descriptor blob, Credentials credentials, Consumer<FlightProgress> shown) {
-        var existing = content.info(blob.digest());
-        if (existing.isPresent()) {
+        Optional<Call<ContentInfo>> call = start(ref, blob, credentials, shown);
+        return call.isPresent() ? call.get().await() : content.info(blob.digest()).orElseGet(
+                () -> fetch(ref, blob, credentials, shown)); // deleted between the two looks: fetch it after all
+    }
+
+    /**
+     * Starts or joins the fetch of {@code blob} without waiting for it; empty when the blob is committed already.
+     * {@code shown} receives the progress to display, as for {@link #fetch}.
+     */
+    Optional<Call<ContentInfo>> start(ImageRef ref, Descriptor blob, Credentials credentials,
+                                      Consumer<FlightProgress> shown) {
+        if (content.info(blob.digest()).isPresent()) {
             shown.accept(FlightProgress.finished("already exists", blob.size()));
-            return existing.get();
+            return Optional.empty();
         }
         Call<ContentInfo> call = blobs.join(blob.digest(), ctx -> download(ref, blob, credentials, ctx));
         shown.accept(call.progress());
-        return call.await();
+        return Optional.of(call);
+    }
+
+    /**
+     * A source reading {@code blob} from its first byte while {@code download} brings it into the store (see
+     * {@link dev.singlepull.content.IngestManager#follow}); the stream ends once the blob is verified and committed.
+     * Should {@code download} fail, even before its first byte, the stream is stopped with an
+     * {@link dev.singlepull.content.IngestFollowException}.
+     */
+    BlobSource follow(Descriptor blob, Call<ContentInfo> download) {
+        return () -> {
+            InputStream in = content.follow(ingestRef(blob.digest()), blob.digest());
+            download.future().whenComplete((info, failure) -> {
+                if (failure != null) {
+                    closeQuietly(in);
+                }
+            });
+            return in;
+        };
+    }
+
+    private static String ingestRef(Digest digest) {
+        return "blob-" + digest;
     }
 
     private ContentInfo download(ImageRef ref, Descriptor blob, Credentials credentials, FlightContext ctx)
@@ -95,7 +129,7 @@ final class BlobFetcher {
     }
 
     private ContentInfo copyIntoStore(ImageRef ref, Descriptor blob, Credentials credentials, FlightContext ctx) {
-        String ingest = "blob-" + blob.digest();
+        String ingest = ingestRef(blob.digest());
         ContentWriter writer = content.writer(ingest, blob.digest(), blob.size());
         try {
             int resumes = 0;

@@ -1,8 +1,10 @@
 package dev.singlepull.cri.pull;
 
+import dev.singlepull.content.ContentInfo;
 import dev.singlepull.content.ContentStore;
 import dev.singlepull.content.ContentWriter;
 import dev.singlepull.content.Digest;
+import dev.singlepull.content.IngestFollowException;
 import dev.singlepull.content.meta.ImageRecord;
 import dev.singlepull.content.meta.Leases;
 import dev.singlepull.content.meta.MetadataDb;
@@ -30,6 +32,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -47,8 +50,9 @@ final class PullJob {
     static final String LABEL_SNAPSHOT = "containerd.io/gc.ref.snapshot.singlepull";
     private static final Duration LEASE_TTL = Duration.ofHours(6);
 
+    /** @param unpackWhileDownloading whether a layer unpacks from its download as the bytes arrive */
     record Dependencies(RegistryClient registry, ContentStore content, MetadataDb db, Unpacker unpacker,
-                        BlobFetcher blobs, Platform platform) { }
+                        BlobFetcher blobs, Platform platform, boolean unpackWhileDownloading) { }
 
     private final Dependencies deps;
     private final ImageRef ref;
@@ -124,7 +128,11 @@ final class PullJob {
         }
     }
 
-    /** Every layer is an independent diff: each downloads and unpacks on its own virtual thread. */
+    /**
+     * Every layer is an independent diff: each downloads and unpacks on its own virtual thread. A layer not yet in
+     * the store unpacks while it downloads (when {@code unpackWhileDownloading}), reading the bytes the download has
+     * written so far; the snapshot is committed only after the blob's digest was verified.
+     */
     private void fetchAndUnpackLayers(Manifests.ImageManifest manifest, ImageConfig config, List<ChainId> chain)
             throws InterruptedException {
         List<Descriptor> layers = manifest.layers();
@@ -135,15 +143,9 @@ final class PullJob {
                 LayerRef layerRef = new LayerRef(layer.digest(), layer.mediaType(), layer.size(), config.diffIds().get(i));
                 ChainId chainId = chain.get(i);
                 ChainId parent = i == 0 ? null : chain.get(i - 1);
-                String part = layer.digest().toString();
-                ctx.progress().part(part, FlightProgress.finished("waiting", 0));
+                ctx.progress().part(layer.digest().toString(), FlightProgress.finished("waiting", 0));
                 futures.add(perLayer.submit(() -> {
-                    deps.blobs().fetch(ref, layer, credentials, shown -> ctx.progress().part(part, shown));
-                    Call<SnapshotInfo> unpack = deps.unpacker().join(layerRef, chainId, parent);
-                    ctx.progress().part(part, unpack.progress());
-                    unpack.await();
-                    ctx.progress().part(part, FlightProgress.finished("pull complete", layer.size()));
-                    ctx.progress().advance(layer.size());
+                    pullLayer(layer, layerRef, chainId, parent);
                     return null;
                 }));
             }
@@ -163,6 +165,47 @@ final class PullJob {
                 throw e;
             }
         }
+    }
+
+    private void pullLayer(Descriptor layer, LayerRef layerRef, ChainId chainId, ChainId parent) {
+        String part = layer.digest().toString();
+        Optional<Call<ContentInfo>> download = deps.blobs().start(ref, layer, credentials,
+                shown -> ctx.progress().part(part, shown));
+        boolean streamed = download.isPresent() && deps.unpackWhileDownloading();
+        Call<SnapshotInfo> unpack;
+        if (streamed) {
+            unpack = deps.unpacker().join(layerRef, chainId, parent, deps.blobs().follow(layer, download.get()));
+            download.get().future().thenRun(() -> ctx.progress().part(part, unpack.progress()));
+        } else {
+            download.ifPresent(Call::await);
+            unpack = deps.unpacker().join(layerRef, chainId, parent);
+            ctx.progress().part(part, unpack.progress());
+        }
+        try {
+            unpack.await();
+        } catch (SinglepullException e) {
+            if (!streamed || !causedBy(e, IngestFollowException.class)) {
+                download.ifPresent(Call::cancel);
+                throw e;
+            }
+            download.get().await(); // a failed download is the failure to report
+            // the download started over or was cut short and resumed: unpack from the verified blob instead
+            Call<SnapshotInfo> again = deps.unpacker().join(layerRef, chainId, parent);
+            ctx.progress().part(part, again.progress());
+            again.await();
+        }
+        download.ifPresent(Call::await);
+        ctx.progress().part(part, FlightProgress.finished("pull complete", layer.size()));
+        ctx.progress().advance(layer.size());
+    }
+
+    private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (type.isInstance(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private byte[] readBlob(Digest digest) {

@@ -36,17 +36,18 @@ public final class PullPipeline {
      * @param listener   receives the ref and blob tables' events (the chain table belongs to the unpacker)
      * @param grace      how long abandoned work continues; null: to completion
      * @param stallPolicy the minimum rate a blob download must keep
+     * @param unpackWhileDownloading whether layers unpack from their downloads as the bytes arrive
      */
     public PullPipeline(RegistryClient registry, ContentStore content, MetadataDb db, Unpacker unpacker,
                         Platform platform, int maxConcurrentDownloads, int maxBlobResumes, FlightListener listener,
-                        Duration grace,
-                        StallPolicy stallPolicy) {
+                        Duration grace, StallPolicy stallPolicy, boolean unpackWhileDownloading) {
         this.refs = SingleFlight.<RefKey, PulledImage>builder("ref").listener(listener).grace(grace).build();
         this.blobs = SingleFlight.<Digest, ContentInfo>builder("blob").listener(listener).grace(grace)
                 .stallPolicy(stallPolicy).build();
         this.platform = platform;
         this.deps = new PullJob.Dependencies(registry, content, db, unpacker,
-                new BlobFetcher(blobs, content, registry, maxConcurrentDownloads, maxBlobResumes), platform);
+                new BlobFetcher(blobs, content, registry, maxConcurrentDownloads, maxBlobResumes), platform,
+                unpackWhileDownloading);
     }
 
     /** Downloads (phase "downloading") slower than {@code minBytesPerSecond} over {@code window} are aborted. */
