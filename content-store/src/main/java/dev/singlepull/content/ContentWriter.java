@@ -14,7 +14,18 @@ public interface ContentWriter extends Closeable {
     /** Bytes already in the ingest: a resumed download continues from here. */
     long offset();
 
+    /** Appends {@code bytes} at {@link #offset()}. */
     void write(ByteBuffer bytes);
+
+    /**
+     * Writes {@code bytes} at {@code position}, for a blob downloaded as parallel ranges: the one method that may
+     * be called from several threads at once (never together with {@link #write}, {@link #commit} or
+     * {@link #close}). Parts must lie at or beyond {@link #offset()} and must not overlap. The writer hashes the
+     * contiguous prefix as it grows, reading back what the parts wrote, so {@link #offset()} and the streams that
+     * follow the ingest advance only over bytes without gaps; a close without commit keeps just that prefix for
+     * resumption.
+     */
+    void writeAt(long position, ByteBuffer bytes);
 
     /** A view of this writer as an OutputStream (closing it does not close the writer). */
     OutputStream asOutputStream();

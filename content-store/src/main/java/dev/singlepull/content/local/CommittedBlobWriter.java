@@ -46,6 +46,11 @@ final class CommittedBlobWriter implements ContentWriter {
     }
 
     @Override
+    public void writeAt(long position, ByteBuffer bytes) {
+        write(bytes);
+    }
+
+    @Override
     public OutputStream asOutputStream() {
         return new WriterOutputStream(this);
     }

@@ -15,6 +15,7 @@ import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -42,8 +43,15 @@ final class LocalWriter implements ContentWriter {
     private final RefLocks.Held lock;
     private final IngestWatch watch;
     private final IngestWatch.Live live;
-    private long offset;
-    private boolean closed;
+    /** Bytes hashed: the contiguous prefix of the data. Written by the hashing thread, read by any. */
+    private volatile long offset;
+    private volatile boolean closed;
+    /** Parts written by {@link #writeAt} beyond {@code offset} and not yet hashed, start to end; guarded by parts. */
+    private final TreeMap<Long, Long> parts = new TreeMap<>();
+    /** Whether a thread is hashing parts now; guarded by parts. */
+    private boolean hashing;
+    /** Whether {@link #writeAt} was used: then a close cuts the file back to the hashed prefix. */
+    private volatile boolean partsUsed;
 
     private LocalWriter(IngestLayout layout, Clock clock, Function<Digest, Optional<ContentInfo>> committed,
                         BlobTotals totals, IngestDir ingest, IngestDir.Meta meta, FileChannel channel,
@@ -137,9 +145,7 @@ final class LocalWriter implements ContentWriter {
         }
         ByteBuffer hashed = bytes.duplicate();
         try {
-            while (bytes.hasRemaining()) {
-                channel.write(bytes);
-            }
+            writeFully(bytes, offset);
         } catch (IOException e) {
             close(); // the file may hold part of this buffer: the next writer re-hashes what is there
             throw IoErrors.of("write ingest '" + meta.ref() + "'", e);
@@ -147,6 +153,77 @@ final class LocalWriter implements ContentWriter {
         hasher.update(hashed);
         offset += length;
         watch.advanced(live, offset);
+    }
+
+    @Override
+    public void writeAt(long position, ByteBuffer bytes) {
+        ensureOpen();
+        partsUsed = true;
+        int length = bytes.remaining();
+        long end = position + length;
+        if (position < offset || (meta.total() >= 0 && end > meta.total())) {
+            throw fail(SinglepullException.dataLoss("ingest '" + meta.ref() + "' for " + meta.expected() + ": a part"
+                    + " at " + position + "-" + end + " lies outside the unwritten " + offset + "-" + meta.total()));
+        }
+        try {
+            writeFully(bytes, position);
+        } catch (IOException e) {
+            throw IoErrors.of("write ingest '" + meta.ref() + "' at " + position, e);
+        }
+        synchronized (parts) {
+            if (length > 0) {
+                parts.put(position, end);
+            }
+            if (hashing) {
+                return; // the thread hashing now takes this part too
+            }
+            hashing = true;
+        }
+        hashContiguousParts();
+    }
+
+    /** Hashes the parts that continue the prefix, reading them back (from the page cache) in order. */
+    private void hashContiguousParts() {
+        ByteBuffer buffer = ByteBuffer.allocate(REHASH_BUFFER);
+        while (true) {
+            long start;
+            long end;
+            synchronized (parts) {
+                var first = parts.firstEntry();
+                if (first == null || first.getKey() != offset) {
+                    hashing = false;
+                    return;
+                }
+                parts.pollFirstEntry();
+                start = first.getKey();
+                end = first.getValue();
+            }
+            try {
+                for (long at = start; at < end; ) {
+                    buffer.clear().limit((int) Math.min(buffer.capacity(), end - at));
+                    int n = channel.read(buffer, at);
+                    if (n <= 0) {
+                        throw new IOException("read back " + at + " of " + end + ": end of file");
+                    }
+                    hasher.update(buffer.flip());
+                    at += n;
+                }
+            } catch (IOException e) {
+                synchronized (parts) {
+                    hashing = false;
+                }
+                throw IoErrors.of("hash ingest '" + meta.ref() + "' at " + start, e);
+            }
+            offset = end;
+            watch.advanced(live, end);
+        }
+    }
+
+    private void writeFully(ByteBuffer bytes, long position) throws IOException {
+        long at = position;
+        while (bytes.hasRemaining()) {
+            at += channel.write(bytes, at);
+        }
     }
 
     @Override
@@ -241,6 +318,9 @@ final class LocalWriter implements ContentWriter {
         closed = true;
         watch.ended(meta.ref(), live, IngestWatch.End.ABANDONED); // no-op after a commit
         try {
+            if (partsUsed && channel.isOpen()) {
+                channel.truncate(offset); // parts beyond the hashed prefix would be taken as data by a resume
+            }
             channel.close();
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "closing ingest " + ingest.path(), e);
