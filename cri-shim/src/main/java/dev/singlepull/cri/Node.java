@@ -64,7 +64,7 @@ public final class Node implements AutoCloseable {
                     config.maxConcurrentDownloads(), config.registry().maxBlobResumes(), listener,
                     config.grace().orElse(null),
                     PullPipeline.downloadStallPolicy(config.minTransferRate(), config.stallWindow()),
-                    config.unpackWhileDownloading());
+                    config.unpackWhileDownloading(), config.parallelParts());
             GarbageCollector gc = new GarbageCollector(db,
                     List.of(LocalContentStore.collectorFor(content), snapshots.collector()));
             this.images = new ImageService(pipeline, db, content, gc, root);

@@ -2,6 +2,7 @@ package dev.singlepull.cri.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import dev.singlepull.cri.pull.ParallelParts;
 import dev.singlepull.cri.registry.HostConfig;
 import dev.singlepull.cri.registry.Platform;
 import dev.singlepull.cri.registry.RegistrySettings;
@@ -48,6 +49,8 @@ import java.util.function.UnaryOperator;
  * max_layer_expansion_ratio = 100      # a layer growing past this many times its compressed size ...
  * expansion_check_above_bytes = 268435456   # ... once this much is unpacked, is refused (0 ratio: no check)
  * unpack_while_downloading = true     # a layer unpacks from its download as the bytes arrive
+ * parallel_parts_per_blob = 4         # connections fetching one big blob as ranges (1: one stream per blob) ...
+ * parallel_part_bytes = 33554432      # ... in parts of this size, for blobs of at least two parts
  *
  * [registries."docker.io"]
  * mirrors = ["http://127.0.0.1:5000", "https://mirror.example.com"]
@@ -69,12 +72,13 @@ import java.util.function.UnaryOperator;
  * @param expansionCheckAbove the ratio is checked once a layer has produced this many uncompressed bytes
  * @param unpackWhileDownloading whether a layer unpacks from its ingest as the download writes it, or only once
  *                           the blob is committed
+ * @param parallelParts      how a big blob is fetched as parallel ranges
  */
 public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform, RegistrySettings registry,
                          int maxConcurrentDownloads, int maxConcurrentUnpacks, Optional<Duration> grace,
                          long minTransferRate, Duration stallWindow, SnapshotSync snapshotSync,
                          Duration staleIngestAge, int maxExpansionRatio, long expansionCheckAbove,
-                         boolean unpackWhileDownloading) {
+                         boolean unpackWhileDownloading, ParallelParts parallelParts) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
@@ -82,7 +86,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             "min_transfer_rate", "stall_window_seconds", "max_concurrent_downloads_per_host", "allow_foreign_urls",
             "registry_attempts", "registry_backoff_ms", "max_retry_after_seconds", "circuit_breaker_failures",
             "circuit_breaker_open_seconds", "max_blob_resumes", "registries", "snapshot_sync", "stale_ingest_seconds",
-            "max_layer_expansion_ratio", "expansion_check_above_bytes", "unpack_while_downloading");
+            "max_layer_expansion_ratio", "expansion_check_above_bytes", "unpack_while_downloading",
+            "parallel_parts_per_blob", "parallel_part_bytes");
     private static final Set<String> HOST_KEYS = Set.of("mirrors", "server", "insecure", "ca", "skip_verify");
 
     public ShimConfig {
@@ -93,6 +98,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             throw SinglepullException.invalidArgument("min_transfer_rate and stall_window_seconds must be >= 1");
         }
         java.util.Objects.requireNonNull(snapshotSync, "snapshotSync");
+        java.util.Objects.requireNonNull(parallelParts, "parallelParts");
         if (staleIngestAge.compareTo(Duration.ofSeconds(1)) < 0) {
             throw SinglepullException.invalidArgument("stale_ingest_seconds must be >= 1");
         }
@@ -107,7 +113,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
                 RegistrySettings.DEFAULTS, 6, Math.max(2, Runtime.getRuntime().availableProcessors()),
                 Optional.empty(), 10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24),
-                100, 256L << 20, true);
+                100, 256L << 20, true, ParallelParts.DEFAULT);
     }
 
     /** Hosts reached over plain http besides loopback ones. */
@@ -166,6 +172,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         b.expansionLimit(toml.path("max_layer_expansion_ratio").asInt(base.maxExpansionRatio()),
                 toml.path("expansion_check_above_bytes").asLong(base.expansionCheckAbove()));
         b.unpackWhileDownloading(bool(toml, "unpack_while_downloading", base.unpackWhileDownloading()));
+        b.parallelParts(parallelParts(toml.path("parallel_parts_per_blob").asInt(base.parallelParts().streams()),
+                toml.path("parallel_part_bytes").asLong(base.parallelParts().partBytes())));
         b.registry(s -> s
                 .withRetries(toml.path("registry_attempts").asInt(r.attempts()),
                         Duration.ofMillis(toml.path("registry_backoff_ms").asLong(r.backoff().toMillis())),
@@ -207,6 +215,15 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             throw SinglepullException.invalidArgument("'" + key + "' must be a string");
         }
         return value.asText();
+    }
+
+    private static ParallelParts parallelParts(int streams, long partBytes) {
+        try {
+            return new ParallelParts(streams, partBytes);
+        } catch (IllegalArgumentException e) {
+            throw SinglepullException.invalidArgument("parallel_parts_per_blob must be >= 1 and parallel_part_bytes"
+                    + " >= 65536; got " + streams + " and " + partBytes);
+        }
     }
 
     private static boolean bool(JsonNode node, String key, boolean otherwise) {
@@ -256,6 +273,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private int maxExpansionRatio;
         private long expansionCheckAbove;
         private boolean unpackWhileDownloading;
+        private ParallelParts parallelParts;
 
         private Builder(ShimConfig c) {
             root = c.root;
@@ -275,6 +293,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             maxExpansionRatio = c.maxExpansionRatio;
             expansionCheckAbove = c.expansionCheckAbove;
             unpackWhileDownloading = c.unpackWhileDownloading;
+            parallelParts = c.parallelParts;
         }
 
         public Builder root(Path value) {
@@ -367,10 +386,15 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
+        public Builder parallelParts(ParallelParts value) {
+            parallelParts = value;
+            return this;
+        }
+
         public ShimConfig build() {
             return new ShimConfig(root, socket, metricsAddress, platform, registry.withHosts(hosts, insecureRegistries),
                     maxConcurrentDownloads, maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync,
-                    staleIngestAge, maxExpansionRatio, expansionCheckAbove, unpackWhileDownloading);
+                    staleIngestAge, maxExpansionRatio, expansionCheckAbove, unpackWhileDownloading, parallelParts);
         }
     }
 }

@@ -49,14 +49,16 @@ final class BlobFetcher {
     private final RegistryClient registry;
     private final Semaphore downloads;
     private final int maxResumes;
+    private final ParallelParts parts;
 
     BlobFetcher(SingleFlight<Digest, ContentInfo> blobs, ContentStore content, RegistryClient registry,
-                int maxConcurrentDownloads, int maxResumes) {
+                int maxConcurrentDownloads, int maxResumes, ParallelParts parts) {
         this.blobs = blobs;
         this.content = content;
         this.registry = registry;
         this.downloads = new Semaphore(maxConcurrentDownloads, true);
         this.maxResumes = maxResumes;
+        this.parts = parts;
     }
 
     /**
@@ -128,12 +130,25 @@ final class BlobFetcher {
         }
     }
 
-    private ContentInfo copyIntoStore(ImageRef ref, Descriptor blob, Credentials credentials, FlightContext ctx) {
+    private ContentInfo copyIntoStore(ImageRef ref, Descriptor blob, Credentials credentials, FlightContext ctx)
+            throws InterruptedException {
         String ingest = ingestRef(blob.digest());
         ContentWriter writer = content.writer(ingest, blob.digest(), blob.size());
         try {
-            int resumes = 0;
             String host = "the store";
+            if (parts.appliesTo(blob.size() - writer.offset())) {
+                ctx.progress().phase(DOWNLOADING);
+                ctx.progress().done(writer.offset());
+                var ranged = new RangedDownload(registry, ref, blob, credentials, ctx, parts, maxResumes, COPY_BUFFER);
+                boolean complete = ranged.run(writer);
+                host = ranged.host();
+                if (!complete) {
+                    // the server sends whole blobs only: reopen at the hashed prefix and go on as one stream
+                    writer.close();
+                    writer = content.writer(ingest, blob.digest(), blob.size());
+                }
+            }
+            int resumes = 0;
             while (writer.offset() < blob.size()) {
                 long offset = writer.offset();
                 RegistryClient.BlobStream stream = registry.openBlob(ref, blob, offset, credentials);

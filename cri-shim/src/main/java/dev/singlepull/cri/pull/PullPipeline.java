@@ -37,16 +37,18 @@ public final class PullPipeline {
      * @param grace      how long abandoned work continues; null: to completion
      * @param stallPolicy the minimum rate a blob download must keep
      * @param unpackWhileDownloading whether layers unpack from their downloads as the bytes arrive
+     * @param parts      how big blobs are cut into parallel ranged downloads
      */
     public PullPipeline(RegistryClient registry, ContentStore content, MetadataDb db, Unpacker unpacker,
                         Platform platform, int maxConcurrentDownloads, int maxBlobResumes, FlightListener listener,
-                        Duration grace, StallPolicy stallPolicy, boolean unpackWhileDownloading) {
+                        Duration grace, StallPolicy stallPolicy, boolean unpackWhileDownloading,
+                        ParallelParts parts) {
         this.refs = SingleFlight.<RefKey, PulledImage>builder("ref").listener(listener).grace(grace).build();
         this.blobs = SingleFlight.<Digest, ContentInfo>builder("blob").listener(listener).grace(grace)
                 .stallPolicy(stallPolicy).build();
         this.platform = platform;
         this.deps = new PullJob.Dependencies(registry, content, db, unpacker,
-                new BlobFetcher(blobs, content, registry, maxConcurrentDownloads, maxBlobResumes), platform,
+                new BlobFetcher(blobs, content, registry, maxConcurrentDownloads, maxBlobResumes, parts), platform,
                 unpackWhileDownloading);
     }
 

@@ -43,24 +43,27 @@ final class BlobOpener {
         return requests.get();
     }
 
-    RegistryClient.BlobStream open(ImageRef ref, Descriptor blob, long offset, Credentials credentials) {
+    /** Bytes {@code offset} to {@code end} (exclusive; -1: to the end) of {@code blob}. */
+    RegistryClient.BlobStream open(ImageRef ref, Descriptor blob, long offset, long end, Credentials credentials) {
         if (MediaTypes.isNonDistributable(blob.mediaType()) && !blob.urls().isEmpty()) {
-            return openForeign(ref, blob, offset, credentials);
+            return openForeign(ref, blob, offset, end, credentials);
         }
-        return fromRegistry(ref, blob, offset, credentials);
+        return fromRegistry(ref, blob, offset, end, credentials);
     }
 
-    private RegistryClient.BlobStream fromRegistry(ImageRef ref, Descriptor blob, long offset, Credentials credentials) {
+    private RegistryClient.BlobStream fromRegistry(ImageRef ref, Descriptor blob, long offset, long end,
+                                                   Credentials credentials) {
         return Fallback.first(hosts.endpoints(ref.domain()),
                 endpoint -> follow(endpoint.uri(ref.repository(), "/blobs/" + blob.digest()), endpoint, ref, blob,
-                        offset, credentials), listener);
+                        offset, end, credentials), listener);
     }
 
-    private RegistryClient.BlobStream openForeign(ImageRef ref, Descriptor blob, long offset, Credentials credentials) {
+    private RegistryClient.BlobStream openForeign(ImageRef ref, Descriptor blob, long offset, long end,
+                                                  Credentials credentials) {
         String what = "layer " + blob.digest() + " of " + ref;
         if (!settings.allowForeignUrls()) {
             try {
-                return fromRegistry(ref, blob, offset, credentials);
+                return fromRegistry(ref, blob, offset, end, credentials);
             } catch (SinglepullException e) {
                 if (e.kind() != ErrorKind.NOT_FOUND) {
                     throw e;
@@ -74,7 +77,7 @@ final class BlobOpener {
         for (String url : blob.urls()) {
             try {
                 URI uri = foreignUri(url, what);
-                return follow(uri, null, ref, blob, offset, Credentials.ANONYMOUS);
+                return follow(uri, null, ref, blob, offset, end, Credentials.ANONYMOUS);
             } catch (SinglepullException e) {
                 if (e.kind() == ErrorKind.CANCELLED) {
                     throw e;
@@ -83,7 +86,7 @@ final class BlobOpener {
             }
         }
         try {
-            return fromRegistry(ref, blob, offset, credentials);
+            return fromRegistry(ref, blob, offset, end, credentials);
         } catch (SinglepullException e) {
             throw new SinglepullException(e.kind(), e.getMessage() + " (its foreign URLs failed first: "
                     + String.join("; ", failures) + ")", e);
@@ -109,18 +112,19 @@ final class BlobOpener {
     }
 
     /**
-     * GETs {@code uri} from byte {@code offset} on and follows redirects. {@code endpoint} is the registry endpoint
-     * the request started at (authorized while on its host), or null for a foreign URL (never authorized).
+     * GETs {@code uri} from byte {@code offset} to {@code end} (exclusive; -1: to the end) and follows redirects.
+     * {@code endpoint} is the registry endpoint the request started at (authorized while on its host), or null for
+     * a foreign URL (never authorized). An open-ended range from beyond 0 is a resume, and reported as one.
      */
     private RegistryClient.BlobStream follow(URI start, Endpoint endpoint, ImageRef ref, Descriptor blob, long offset,
-                                             Credentials credentials) {
+                                             long end, Credentials credentials) {
         String what = "blob " + blob.digest() + " of " + ref;
         URI uri = start;
         long from = offset;
         for (int hop = 0; hop < MAX_HOPS; hop++) {
             HttpRequest.Builder request = HttpRequest.newBuilder(uri).GET().timeout(Duration.ofMinutes(30));
-            if (from > 0) {
-                request.header("Range", "bytes=" + from + "-");
+            if (from > 0 || end >= 0) {
+                request.header("Range", "bytes=" + from + "-" + (end >= 0 ? Long.toString(end - 1) : ""));
             }
             requests.incrementAndGet();
             String host = uri.getRawAuthority();
@@ -138,7 +142,7 @@ final class BlobOpener {
             if (status == 206) {
                 long start206 = rangeStart(response);
                 if (start206 == from) {
-                    if (from > 0) {
+                    if (from > 0 && end < 0) {
                         listener.resumed(host, from);
                     }
                     return new RegistryClient.BlobStream(response.body(), from, host);

@@ -167,7 +167,20 @@ public final class RegistryClient {
      * FAILED_PRECONDITION for a foreign layer the registry lacks while foreign URLs are not allowed.
      */
     public BlobStream openBlob(ImageRef ref, Descriptor blob, long offset, Credentials credentials) {
-        return blobs.open(ref, blob, offset, credentials);
+        return blobs.open(ref, blob, offset, -1, credentials);
+    }
+
+    /**
+     * Opens bytes {@code offset} to {@code end} (exclusive) of blob {@code blob}, for a download in parallel parts.
+     * As {@link #openBlob}, the returned offset is where the body really starts: 0 when the server ignored the
+     * range and sends the whole blob. The body may run past {@code end} (a server may send more than asked): read
+     * only what was asked for.
+     */
+    public BlobStream openBlobRange(ImageRef ref, Descriptor blob, long offset, long end, Credentials credentials) {
+        if (offset < 0 || end <= offset) {
+            throw new IllegalArgumentException("range " + offset + "-" + end);
+        }
+        return blobs.open(ref, blob, offset, end, credentials);
     }
 
     /**
