@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * Not a test: the cold single pull of one image through the variants of the pull path, each on a fresh root of an
  * in-process service, against the real registry on loopback and through a proxy that caps every connection (as a
  * CDN or a distant registry does). Prints the median wall time per variant and its ratio to the first line, the
- * old pull path (download, then unpack; one stream per blob), in the same run.
+ * old pull path (download, then unpack; one stream per blob), in the same run, after one warm-up pull. Variants
+ * take turns within each round, so that a slow spell of a shared machine spreads over all of them.
  *
  * <p>Run: {@code scripts/bench.sh -Dtest=PullPathBench} ({@code -Dbench.imageMb=530}, {@code -Dbench.rounds=3},
  * {@code -Dbench.capMbps=40}: the per-connection cap in MB/s).
@@ -55,6 +56,7 @@ class PullPathBench {
             System.out.printf(Locale.ROOT, "image: %d layers, %.1f MB compressed; cap %d MB/s per connection; "
                     + "snapshot_sync none; %d rounds, cold (fresh root) each%n", image.layerDigests().size(),
                     image.totalSize() / 1e6, cap / 1_000_000, rounds);
+            pull(registry.hostPort() + "/bench/path:v1", image, b -> b.snapshotSync(SnapshotSync.NONE)); // JIT warm-up
             List<double[]> results = new ArrayList<>();
             for (int round = 0; round < rounds; round++) {
                 for (int v = 0; v < variants.size(); v++) {
