@@ -169,8 +169,12 @@ class IngestFollowTest {
         byte[] blob = data(60_000, 7);
         Digest promised = Digest.sha256(data(60_000, 8));
         ContentWriter writer = store.writer("ref-7", promised, blob.length);
-        CompletableFuture<byte[]> read = readAll(store.follow("ref-7", promised));
-        writer.write(ByteBuffer.wrap(blob));
+        InputStream in = store.follow("ref-7", promised);
+        writer.write(ByteBuffer.wrap(blob, 0, 10_000));
+        // read on this thread first, so the follower has attached to the writer before the commit fails
+        assertArrayEquals(Arrays.copyOf(blob, 10_000), in.readNBytes(10_000));
+        CompletableFuture<byte[]> read = readAll(in);
+        writer.write(ByteBuffer.wrap(blob, 10_000, blob.length - 10_000));
         assertThrows(SinglepullException.class, writer::commit);
         assertTrue(failureOf(read) instanceof IngestFollowException, "the follower never sees an end of stream");
         assertFalse(store.info(promised).isPresent());
