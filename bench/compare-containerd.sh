@@ -7,7 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
-scripts/install-packages.sh maven docker-registry containerd
+scripts/install-packages.sh maven docker-registry containerd libisal2
 # shellcheck source=../scripts/find-jdk.sh
 . scripts/find-jdk.sh
 singlepull_find_jdk

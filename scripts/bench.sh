@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
-scripts/install-packages.sh maven docker-registry zstd
+scripts/install-packages.sh maven docker-registry zstd libisal2 libdeflate-tools pigz
 # shellcheck source=find-jdk.sh
 . scripts/find-jdk.sh
 singlepull_find_jdk

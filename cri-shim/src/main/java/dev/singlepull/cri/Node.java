@@ -17,11 +17,14 @@ import dev.singlepull.cri.server.RootLock;
 import dev.singlepull.dedup.FlightInfo;
 import dev.singlepull.dedup.FlightListener;
 import dev.singlepull.dedup.SingleFlight;
+import dev.singlepull.errdefs.ErrorKind;
+import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.ChainId;
 import dev.singlepull.unpack.SnapshotInfo;
 import dev.singlepull.unpack.UnpackLimits;
 import dev.singlepull.unpack.Unpacker;
 import dev.singlepull.unpack.snapshot.DirectorySnapshotter;
+import dev.singlepull.unpack.tar.GzipDecoder;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -58,7 +61,8 @@ public final class Node implements AutoCloseable {
             this.chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").listener(listener)
                     .grace(config.grace().orElse(null)).build();
             this.unpacker = new Unpacker(content, snapshots, chains, new UnpackLimits(config.maxConcurrentUnpacks())
-                    .withExpansionLimit(config.maxExpansionRatio(), config.expansionCheckAbove()));
+                    .withExpansionLimit(config.maxExpansionRatio(), config.expansionCheckAbove())
+                    .withGzipDecoder(gzipDecoder(config)));
             this.registry = new RegistryClient(config.registry(), registryListener);
             this.pipeline = new PullPipeline(registry, content, db, unpacker, config.platform(),
                     config.maxConcurrentDownloads(), config.registry().maxBlobResumes(), listener,
@@ -86,6 +90,15 @@ public final class Node implements AutoCloseable {
      * Opens the root of {@code config} to serve it: finishes what a crash left (snapshot commits and removals,
      * broken ingests) and starts removing stale ingests. FAILED_PRECONDITION when another process holds the root.
      */
+    /** The configured gzip decoder as it resolves here; FAILED_PRECONDITION when it asks for one not usable here. */
+    private static GzipDecoder gzipDecoder(ShimConfig config) {
+        try {
+            return config.gzipDecoder().resolved();
+        } catch (IllegalStateException e) {
+            throw new SinglepullException(ErrorKind.FAILED_PRECONDITION, e.getMessage(), e);
+        }
+    }
+
     public static Node open(ShimConfig config, FlightListener listener) {
         return open(config, listener, RegistryListener.NONE);
     }

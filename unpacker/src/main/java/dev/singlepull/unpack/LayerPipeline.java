@@ -5,6 +5,7 @@ import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.tar.AppliedLayer;
 import dev.singlepull.unpack.tar.Decompression;
+import dev.singlepull.unpack.tar.GzipDecoder;
 import dev.singlepull.unpack.tar.LayerApplier;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -51,7 +52,8 @@ final class LayerPipeline {
         var diffId = new AtomicReference<Digest>();
         var compressedRead = new AtomicLong();
         Thread producer = Thread.ofVirtual().name("decompress " + layerName)
-                .start(() -> produce(new Counting(compressed, compressedRead), mediaType, layerName, pipe, diffId));
+                .start(() -> produce(new Counting(compressed, compressedRead), mediaType, layerName, limits.gzipDecoder(),
+                        pipe, diffId));
         try (InputStream tar = new ExpansionGuard(pipe.reader(), compressedRead, limits)) {
             AppliedLayer applied = applier.apply(tar, target, layerName);
             try {
@@ -76,9 +78,9 @@ final class LayerPipeline {
         }
     }
 
-    private static void produce(InputStream compressed, String mediaType, String layerName, ChunkPipe pipe,
-                                AtomicReference<Digest> diffId) {
-        try (InputStream decompressed = Decompression.open(mediaType, compressed, layerName)) {
+    private static void produce(InputStream compressed, String mediaType, String layerName, GzipDecoder gzip,
+                                ChunkPipe pipe, AtomicReference<Digest> diffId) {
+        try (InputStream decompressed = Decompression.open(mediaType, compressed, layerName, gzip)) {
             var in = new DigestInputStream(decompressed, Digest.newSha256());
             while (true) {
                 byte[] buffer = pipe.buffer();

@@ -1,10 +1,11 @@
 package dev.singlepull.unpack;
 
+import dev.singlepull.unpack.tar.GzipDecoder;
 import java.time.Duration;
 import java.util.Objects;
 
 /**
- * Limits of an {@link Unpacker}.
+ * Limits and settings of an {@link Unpacker}.
  *
  * @param maxConcurrentUnpacks layers decompressed and applied at once; taken by the shared work after
  *                             deduplication, never by a waiting caller
@@ -14,9 +15,10 @@ import java.util.Objects;
  *                             that small, very compressible layers pass
  * @param lowerLayerWait       how long a layer that needs the layers below (a hard link to their files, a
  *                             directory it does not list) waits for them to be committed (DEADLINE_EXCEEDED after)
+ * @param gzipDecoder          what inflates gzip layers ({@link GzipDecoder#AUTO}: the fastest usable here)
  */
 public record UnpackLimits(int maxConcurrentUnpacks, int maxExpansionRatio, long expansionCheckAbove,
-                           Duration lowerLayerWait) {
+                           Duration lowerLayerWait, GzipDecoder gzipDecoder) {
     public static final int DEFAULT_MAX_EXPANSION_RATIO = 100;
     public static final long DEFAULT_EXPANSION_CHECK_ABOVE = 256L << 20;
     public static final Duration DEFAULT_LOWER_LAYER_WAIT = Duration.ofMinutes(30);
@@ -32,12 +34,13 @@ public record UnpackLimits(int maxConcurrentUnpacks, int maxExpansionRatio, long
         if (lowerLayerWait.isNegative()) {
             throw new IllegalArgumentException("lowerLayerWait must not be negative");
         }
+        Objects.requireNonNull(gzipDecoder, "gzipDecoder");
     }
 
-    /** {@code maxConcurrentUnpacks} with the default ratio limit and wait. */
+    /** {@code maxConcurrentUnpacks} with the default ratio limit, wait and gzip decoder. */
     public UnpackLimits(int maxConcurrentUnpacks) {
         this(maxConcurrentUnpacks, DEFAULT_MAX_EXPANSION_RATIO, DEFAULT_EXPANSION_CHECK_ABOVE,
-                DEFAULT_LOWER_LAYER_WAIT);
+                DEFAULT_LOWER_LAYER_WAIT, GzipDecoder.AUTO);
     }
 
     /** One unpack per available processor, default ratio limit and wait. */
@@ -47,11 +50,16 @@ public record UnpackLimits(int maxConcurrentUnpacks, int maxExpansionRatio, long
 
     /** These limits with another expansion ratio limit. */
     public UnpackLimits withExpansionLimit(int ratio, long checkAbove) {
-        return new UnpackLimits(maxConcurrentUnpacks, ratio, checkAbove, lowerLayerWait);
+        return new UnpackLimits(maxConcurrentUnpacks, ratio, checkAbove, lowerLayerWait, gzipDecoder);
     }
 
     /** These limits with another wait for lower layers. */
     public UnpackLimits withLowerLayerWait(Duration wait) {
-        return new UnpackLimits(maxConcurrentUnpacks, maxExpansionRatio, expansionCheckAbove, wait);
+        return new UnpackLimits(maxConcurrentUnpacks, maxExpansionRatio, expansionCheckAbove, wait, gzipDecoder);
+    }
+
+    /** These limits with another gzip decoder. */
+    public UnpackLimits withGzipDecoder(GzipDecoder decoder) {
+        return new UnpackLimits(maxConcurrentUnpacks, maxExpansionRatio, expansionCheckAbove, lowerLayerWait, decoder);
     }
 }

@@ -54,6 +54,10 @@ final class ServeCommand implements Callable<Integer> {
                     + "failure can leave committed snapshots with missing data; for benchmarks only)")
     String snapshotSync;
 
+    @Option(names = "--gzip-decoder", paramLabel = "NAME",
+            description = "what inflates gzip layers: auto (default: ISA-L where usable, else java.util.zip), isal, jdk")
+    String gzipDecoder;
+
     @Option(names = "--stale-ingest-seconds", paramLabel = "SECONDS",
             description = "remove partial downloads not written for this long (default 86400)")
     Long staleIngestSeconds;
@@ -76,7 +80,8 @@ final class ServeCommand implements Callable<Integer> {
         Daemon daemon = Daemon.start(cfg, Main.VERSION);
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "singlepull-shutdown"));
         System.err.println("singlepull " + Main.VERSION + " serving on " + daemon.socket() + " (root "
-                + cfg.root().toAbsolutePath() + (daemon.metricsPort().map(p -> ", metrics on port " + p).orElse(""))
+                + cfg.root().toAbsolutePath() + ", gzip " + cfg.gzipDecoder().resolved().configName()
+                + (daemon.metricsPort().map(p -> ", metrics on port " + p).orElse(""))
                 + ")");
         daemon.awaitTermination();
         return 0;
@@ -112,6 +117,9 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (snapshotSync != null) {
             b.snapshotSync(SnapshotSync.parse(snapshotSync));
+        }
+        if (gzipDecoder != null) {
+            b.gzipDecoder(ShimConfig.gzipDecoder(gzipDecoder));
         }
         if (staleIngestSeconds != null) {
             b.staleIngestAge(java.time.Duration.ofSeconds(staleIngestSeconds));

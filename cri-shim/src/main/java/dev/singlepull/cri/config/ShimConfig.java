@@ -8,6 +8,7 @@ import dev.singlepull.cri.registry.Platform;
 import dev.singlepull.cri.registry.RegistrySettings;
 import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.snapshot.SnapshotSync;
+import dev.singlepull.unpack.tar.GzipDecoder;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -51,6 +52,7 @@ import java.util.function.UnaryOperator;
  * unpack_while_downloading = true     # a layer unpacks from its download as the bytes arrive
  * parallel_parts_per_blob = 4         # connections fetching one big blob as ranges (1: one stream per blob) ...
  * parallel_part_bytes = 33554432      # ... in parts of this size, for blobs of at least two parts
+ * gzip_decoder = "auto"               # "auto" (ISA-L where usable, else java.util.zip), "isal" or "jdk"
  *
  * [registries."docker.io"]
  * mirrors = ["http://127.0.0.1:5000", "https://mirror.example.com"]
@@ -73,12 +75,13 @@ import java.util.function.UnaryOperator;
  * @param unpackWhileDownloading whether a layer unpacks from its ingest as the download writes it, or only once
  *                           the blob is committed
  * @param parallelParts      how a big blob is fetched as parallel ranges
+ * @param gzipDecoder        what inflates gzip layers
  */
 public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform, RegistrySettings registry,
                          int maxConcurrentDownloads, int maxConcurrentUnpacks, Optional<Duration> grace,
                          long minTransferRate, Duration stallWindow, SnapshotSync snapshotSync,
                          Duration staleIngestAge, int maxExpansionRatio, long expansionCheckAbove,
-                         boolean unpackWhileDownloading, ParallelParts parallelParts) {
+                         boolean unpackWhileDownloading, ParallelParts parallelParts, GzipDecoder gzipDecoder) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
@@ -87,7 +90,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             "registry_attempts", "registry_backoff_ms", "max_retry_after_seconds", "circuit_breaker_failures",
             "circuit_breaker_open_seconds", "max_blob_resumes", "registries", "snapshot_sync", "stale_ingest_seconds",
             "max_layer_expansion_ratio", "expansion_check_above_bytes", "unpack_while_downloading",
-            "parallel_parts_per_blob", "parallel_part_bytes");
+            "parallel_parts_per_blob", "parallel_part_bytes", "gzip_decoder");
     private static final Set<String> HOST_KEYS = Set.of("mirrors", "server", "insecure", "ca", "skip_verify");
 
     public ShimConfig {
@@ -99,6 +102,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         }
         java.util.Objects.requireNonNull(snapshotSync, "snapshotSync");
         java.util.Objects.requireNonNull(parallelParts, "parallelParts");
+        java.util.Objects.requireNonNull(gzipDecoder, "gzipDecoder");
         if (staleIngestAge.compareTo(Duration.ofSeconds(1)) < 0) {
             throw SinglepullException.invalidArgument("stale_ingest_seconds must be >= 1");
         }
@@ -113,7 +117,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
                 RegistrySettings.DEFAULTS, 6, Math.max(2, Runtime.getRuntime().availableProcessors()),
                 Optional.empty(), 10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24),
-                100, 256L << 20, true, ParallelParts.DEFAULT);
+                100, 256L << 20, true, ParallelParts.DEFAULT, GzipDecoder.AUTO);
     }
 
     /** Hosts reached over plain http besides loopback ones. */
@@ -174,6 +178,9 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         b.unpackWhileDownloading(bool(toml, "unpack_while_downloading", base.unpackWhileDownloading()));
         b.parallelParts(parallelParts(toml.path("parallel_parts_per_blob").asInt(base.parallelParts().streams()),
                 toml.path("parallel_part_bytes").asLong(base.parallelParts().partBytes())));
+        if (toml.has("gzip_decoder")) {
+            b.gzipDecoder(gzipDecoder(text(toml, "gzip_decoder")));
+        }
         b.registry(s -> s
                 .withRetries(toml.path("registry_attempts").asInt(r.attempts()),
                         Duration.ofMillis(toml.path("registry_backoff_ms").asLong(r.backoff().toMillis())),
@@ -215,6 +222,15 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             throw SinglepullException.invalidArgument("'" + key + "' must be a string");
         }
         return value.asText();
+    }
+
+    /** {@code name} as a gzip decoder; INVALID_ARGUMENT naming the choices otherwise. */
+    public static GzipDecoder gzipDecoder(String name) {
+        try {
+            return GzipDecoder.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw SinglepullException.invalidArgument(e.getMessage());
+        }
     }
 
     private static ParallelParts parallelParts(int streams, long partBytes) {
@@ -274,6 +290,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private long expansionCheckAbove;
         private boolean unpackWhileDownloading;
         private ParallelParts parallelParts;
+        private GzipDecoder gzipDecoder;
 
         private Builder(ShimConfig c) {
             root = c.root;
@@ -294,6 +311,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             expansionCheckAbove = c.expansionCheckAbove;
             unpackWhileDownloading = c.unpackWhileDownloading;
             parallelParts = c.parallelParts;
+            gzipDecoder = c.gzipDecoder;
         }
 
         public Builder root(Path value) {
@@ -391,10 +409,16 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
+        public Builder gzipDecoder(GzipDecoder value) {
+            gzipDecoder = value;
+            return this;
+        }
+
         public ShimConfig build() {
             return new ShimConfig(root, socket, metricsAddress, platform, registry.withHosts(hosts, insecureRegistries),
                     maxConcurrentDownloads, maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync,
-                    staleIngestAge, maxExpansionRatio, expansionCheckAbove, unpackWhileDownloading, parallelParts);
+                    staleIngestAge, maxExpansionRatio, expansionCheckAbove, unpackWhileDownloading, parallelParts,
+                    gzipDecoder);
         }
     }
 }

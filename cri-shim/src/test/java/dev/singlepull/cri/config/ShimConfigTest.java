@@ -10,6 +10,7 @@ import dev.singlepull.cri.registry.RegistrySettings;
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.snapshot.SnapshotSync;
+import dev.singlepull.unpack.tar.GzipDecoder;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -149,5 +150,15 @@ class ShimConfigTest {
         var e = assertThrows(SinglepullException.class, () -> load("max_layer_expansion_ratio = -1\n"));
         assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
         assertTrue(e.getMessage().contains("max_layer_expansion_ratio"), e.getMessage());
+    }
+
+    @Test
+    void theGzipDecoderDefaultsToAutoAndIsRead() throws IOException {
+        assertEquals(GzipDecoder.AUTO, ShimConfig.defaults().gzipDecoder());
+        assertEquals(GzipDecoder.JDK, load("gzip_decoder = \"jdk\"\n").gzipDecoder());
+        assertEquals(GzipDecoder.ISAL, load("gzip_decoder = \"ISAL\"\n").gzipDecoder());
+        var e = assertThrows(SinglepullException.class, () -> load("gzip_decoder = \"pigz\"\n"));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("pigz") && e.getMessage().contains("auto, isal, jdk"), e.getMessage());
     }
 }

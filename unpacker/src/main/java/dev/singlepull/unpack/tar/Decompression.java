@@ -8,7 +8,6 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Locale;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Turns a layer blob into its uncompressed tar stream.
@@ -25,7 +24,6 @@ import java.util.zip.GZIPInputStream;
 public final class Decompression {
     /** Buffer on the compressed side; also where the magic bytes are peeked. */
     static final int SOURCE_BUFFER = 256 * 1024;
-    private static final int INFLATER_BUFFER = 64 * 1024;
 
     /** The compression of a layer. */
     public enum Kind { GZIP, ZSTD, NONE }
@@ -52,13 +50,20 @@ public final class Decompression {
         };
     }
 
+    /** {@link #open(String, InputStream, String, GzipDecoder)} with the fastest gzip decoder usable here. */
+    public static InputStream open(String mediaType, InputStream compressed, String layerName) throws IOException {
+        return open(mediaType, compressed, layerName, GzipDecoder.AUTO);
+    }
+
     /**
      * The uncompressed stream of a layer. Reads the first bytes of {@code compressed} to sniff its format. Closing
      * the result closes {@code compressed}.
      *
      * @param layerName names the layer in error messages
+     * @param gzip      what inflates gzip data
      */
-    public static InputStream open(String mediaType, InputStream compressed, String layerName) throws IOException {
+    public static InputStream open(String mediaType, InputStream compressed, String layerName, GzipDecoder gzip)
+            throws IOException {
         Kind declared = forMediaType(mediaType);
         var source = new BufferedInputStream(new SourceGuard(compressed), SOURCE_BUFFER);
         Kind actual;
@@ -69,7 +74,7 @@ public final class Decompression {
         }
         try {
             InputStream decompressed = switch (actual) {
-                case GZIP -> new GZIPInputStream(source, INFLATER_BUFFER);
+                case GZIP -> gzip.open(source);
                 case ZSTD -> new ZstdInputStreamNoFinalizer(source);
                 case NONE -> source;
             };
