@@ -246,19 +246,20 @@ public final class Unpacker {
         }
     }
 
-    /** The committed layer directories of {@code parent}'s chain, nearest first, once {@code parent} is committed. */
+    /**
+     * The committed layer directories of {@code parent}'s chain, nearest first, once every one of them is committed.
+     * Layers commit in any order (a layer that needs nothing below commits as soon as it is applied), so a committed
+     * parent says nothing of the layers under it: each is awaited in turn.
+     */
     private List<Path> lowerLayers(ChainId parent, LayerRef layer, FlightContext context) {
-        SnapshotInfo below = awaitCommitted(parent, layer, context);
         List<Path> dirs = new ArrayList<>();
-        while (true) {
+        ChainId next = parent;
+        while (next != null) {
+            SnapshotInfo below = awaitCommitted(next, layer, context);
             dirs.add(below.directory());
-            if (below.parent() == null) {
-                return dirs;
-            }
-            ChainId next = below.parent();
-            below = snapshotter.stat(next).orElseThrow(() -> SinglepullException.failedPrecondition("layer "
-                    + layer.blob() + ": the snapshot of chain " + next + " below it is gone"));
+            next = below.parent();
         }
+        return dirs;
     }
 
     private SnapshotInfo awaitCommitted(ChainId id, LayerRef layer, FlightContext context) {

@@ -41,6 +41,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
@@ -449,6 +450,32 @@ class UnpackerTest {
                 "bin, which the upper tar does not list, shows the lower directory");
         assertEquals(1, (Integer) Files.getAttribute(below.directory().resolve("bin/tool"), "unix:nlink"));
         assertEquals(2, unpacker.unpacksPerformed());
+    }
+
+    @Test
+    void aLayerThatNeedsTheLayersBelowWaitsForEachOfThemNotOnlyItsParent() throws Exception {
+        start(1, FlightListener.NONE);
+        LayerRef bottom = layer(tar().dir("usr", 0750).dir("usr/src", 0700).file("usr/src/a", "a").build(), OCI_GZIP);
+        LayerRef middle = layer(tar().file("m", "m").build(), OCI_GZIP); // needs nothing below: commits at once
+        LayerRef top = layer(tar().dir("usr", 0750).dir("usr/src/top", 0755).file("usr/src/top/t", "t").build(),
+                OCI_ZSTD); // does not list usr/src, which comes from the bottom layer
+        List<ChainId> ids = ChainId.chain(List.of(bottom.diffId(), middle.diffId(), top.diffId()));
+
+        var topCall = unpacker.join(top, ids.get(2), ids.get(1));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!"waiting for the layers below".equals(topCall.progress().snapshot().phase())) {
+            assertTrue(System.nanoTime() < deadline, "the top layer never waited for the layers below");
+            Thread.sleep(5);
+        }
+        SnapshotInfo mid = unpacker.unpack(middle, ids.get(1), ids.get(0)); // committed while the bottom is not
+        assertEquals(ids.get(1), mid.chainId());
+        SnapshotInfo low = unpacker.unpack(bottom, ids.get(0), null);
+        SnapshotInfo above = topCall.await();
+
+        assertEquals(0700, (Integer) Files.getAttribute(above.directory().resolve("usr/src"), "unix:mode") & 07777,
+                "usr/src, which the top tar does not list, shows the bottom layer's directory");
+        assertEquals(ids.get(0), low.chainId());
+        assertEquals(3, store.list().size());
     }
 
     @Test
