@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * One layer through decompression, DiffID hashing and tar apply. A virtual thread decompresses and hashes the
+ * One layer through decompression, DiffID hashing and tar apply. A platform thread decompresses and hashes the
  * uncompressed bytes into a bounded {@link ChunkPipe}; the calling thread parses the tar and writes files. After the
  * tar's end-of-archive the rest of the stream is drained, so the DiffID covers every byte.
  *
@@ -48,10 +48,18 @@ final class LayerPipeline {
      */
     static Result run(InputStream compressed, String mediaType, Path target, String layerName, LayerApplier applier,
                       UnpackLimits limits) throws IOException {
-        var pipe = new ChunkPipe(CHUNK, DEPTH);
+        return run(compressed, mediaType, target, layerName, applier, limits, CHUNK);
+    }
+
+    /** {@link #run} with pipe chunks of {@code chunkBytes} (the buffer-size benchmark sweeps it). */
+    static Result run(InputStream compressed, String mediaType, Path target, String layerName, LayerApplier applier,
+                      UnpackLimits limits, int chunkBytes) throws IOException {
+        var pipe = new ChunkPipe(chunkBytes, DEPTH);
         var diffId = new AtomicReference<Digest>();
         var compressedRead = new AtomicLong();
-        Thread producer = Thread.ofVirtual().name("decompress " + layerName)
+        // A platform thread: inflating and hashing is CPU work that rarely blocks, and on a virtual thread it would
+        // hold a carrier the service's calls need (ListImages answered in hundreds of milliseconds during pulls).
+        Thread producer = Thread.ofPlatform().daemon().name("decompress " + layerName)
                 .start(() -> produce(new Counting(compressed, compressedRead), mediaType, layerName, limits.gzipDecoder(),
                         pipe, diffId));
         try (InputStream tar = new ExpansionGuard(pipe.reader(), compressedRead, limits)) {

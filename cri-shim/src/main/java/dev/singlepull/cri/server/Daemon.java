@@ -1,5 +1,8 @@
 package dev.singlepull.cri.server;
 
+import dev.singlepull.api.admin.v1.AdminGrpc;
+import dev.singlepull.api.cri.v1.ImageServiceGrpc;
+import dev.singlepull.api.cri.v1.RuntimeServiceGrpc;
 import dev.singlepull.cri.Node;
 import dev.singlepull.cri.config.ShimConfig;
 import dev.singlepull.cri.metrics.FlightMetrics;
@@ -13,12 +16,24 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The running service: a {@link Node} served over the unix socket, with metrics. {@link #start} returns once the
  * socket answers.
  */
 public final class Daemon implements AutoCloseable {
+    /**
+     * Calls that read a little metadata and answer at once: served on platform threads, so that kubelet's and
+     * crictl's queries stay prompt while pulls keep the virtual-thread carriers busy.
+     */
+    static final Set<String> QUICK_METHODS = Set.of(
+            ImageServiceGrpc.getListImagesMethod().getFullMethodName(),
+            ImageServiceGrpc.getImageStatusMethod().getFullMethodName(),
+            ImageServiceGrpc.getImageFsInfoMethod().getFullMethodName(),
+            RuntimeServiceGrpc.getVersionMethod().getFullMethodName(),
+            AdminGrpc.getListFlightsMethod().getFullMethodName());
+
     private final Node node;
     private final UnixSocketServer server;
     private final Optional<MetricsEndpoint> metrics;
@@ -43,7 +58,7 @@ public final class Daemon implements AutoCloseable {
                     new CriImageGrpcService(node.images(), Clock.systemUTC()),
                     new RuntimeVersionService(version),
                     new AdminGrpcService(node::flights, node.images()::pullProgress, node::collectGarbage,
-                            node::fsck)));
+                            node::fsck)), QUICK_METHODS);
             return new Daemon(node, server, metrics);
         } catch (RuntimeException e) {
             metrics.ifPresent(MetricsEndpoint::close);

@@ -3,7 +3,10 @@ package dev.singlepull.cri.server;
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
 import io.grpc.BindableService;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
@@ -13,13 +16,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A gRPC server on a unix domain socket (mode 0660), with every call on its own virtual thread: PullImage blocks
- * for as long as a pull takes, and costs only a virtual thread while it does.
+ * A gRPC server on a unix domain socket (mode 0660). Calls run on their own virtual thread: PullImage blocks for as
+ * long as a pull takes, and costs only a virtual thread while it does. The quick read-only calls named at start
+ * (ListImages, ImageStatus and the like) run on a few platform threads instead, so that they are scheduled by the
+ * kernel beside the pulls' work and never wait for a virtual-thread carrier that a busy pull holds.
  */
 public final class UnixSocketServer implements AutoCloseable {
     private final Server server;
@@ -27,21 +34,28 @@ public final class UnixSocketServer implements AutoCloseable {
     private final EpollEventLoopGroup boss;
     private final EpollEventLoopGroup workers;
     private final ExecutorService calls;
+    private final ExecutorService quickCalls;
+
+    /** Platform threads for the quick calls: they queue behind each other, not behind pulls. */
+    private static final int QUICK_THREADS = 4;
 
     private UnixSocketServer(Server server, Path socket, EpollEventLoopGroup boss, EpollEventLoopGroup workers,
-                             ExecutorService calls) {
+                             ExecutorService calls, ExecutorService quickCalls) {
         this.server = server;
         this.socket = socket;
         this.boss = boss;
         this.workers = workers;
         this.calls = calls;
+        this.quickCalls = quickCalls;
     }
 
     /**
      * Binds {@code socket} and starts serving. A socket file left by a process that died is replaced (the caller
      * holds the root's lock, so no live server owns it). UNAVAILABLE when binding fails.
+     *
+     * @param quickMethods full names of the methods served on platform threads (short, non-blocking calls)
      */
-    public static UnixSocketServer start(Path socket, List<BindableService> services) {
+    public static UnixSocketServer start(Path socket, List<BindableService> services, Set<String> quickMethods) {
         QuietNetty.apply();
         try {
             Files.createDirectories(socket.toAbsolutePath().getParent());
@@ -52,21 +66,31 @@ public final class UnixSocketServer implements AutoCloseable {
         EpollEventLoopGroup boss = new EpollEventLoopGroup(1);
         EpollEventLoopGroup workers = new EpollEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
         ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
+        ExecutorService quickCalls = Executors.newFixedThreadPool(QUICK_THREADS,
+                Thread.ofPlatform().daemon().name("grpc-quick-", 0).factory());
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollServerDomainSocketChannel.class)
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(workers)
                 .executor(calls)
+                .callExecutor(new ServerCallExecutorSupplier() {
+                    @Override
+                    public <ReqT, RespT> Executor getExecutor(ServerCall<ReqT, RespT> call, Metadata headers) {
+                        return quickMethods.contains(call.getMethodDescriptor().getFullMethodName()) ? quickCalls
+                                : null; // null: the server's executor
+                    }
+                })
                 .maxInboundMessageSize(16 * 1024 * 1024);
         services.forEach(builder::addService);
         try {
             Server server = builder.build().start();
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
-            return new UnixSocketServer(server, socket, boss, workers, calls);
+            return new UnixSocketServer(server, socket, boss, workers, calls, quickCalls);
         } catch (IOException e) {
             boss.shutdownGracefully();
             workers.shutdownGracefully();
             calls.shutdownNow();
+            quickCalls.shutdownNow();
             throw new SinglepullException(ErrorKind.UNAVAILABLE, "cannot listen on " + socket + ": " + e.getMessage(), e);
         }
     }
@@ -95,6 +119,7 @@ public final class UnixSocketServer implements AutoCloseable {
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         calls.shutdownNow();
+        quickCalls.shutdownNow();
         try {
             Files.deleteIfExists(socket);
         } catch (IOException ignored) {
