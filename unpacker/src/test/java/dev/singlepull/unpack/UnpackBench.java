@@ -73,9 +73,9 @@ class UnpackBench {
         }
     }
 
-    private record Layer(byte[] tar, int files) { }
+    record Layer(byte[] tar, int files) { }
 
-    private record Format(String name, String mediaType, byte[] blob) { }
+    record Format(String name, String mediaType, byte[] blob) { }
 
     private record Target(String name, Path dir) { }
 
@@ -101,7 +101,7 @@ class UnpackBench {
                 sorted[runs / 2], all);
     }
 
-    private static void sync() throws IOException, InterruptedException {
+    static void sync() throws IOException, InterruptedException {
         new ProcessBuilder("sync").inheritIO().start().waitFor();
     }
 
@@ -143,7 +143,7 @@ class UnpackBench {
      * About {@code bytes} of files, like a distribution's {@code /usr}: by count, 50% text (1-64 KiB), 30% binaries
      * (4-256 KiB of recurring byte runs), 15% incompressible data (16-256 KiB), 5% zero-filled (4-256 KiB).
      */
-    private static Layer mixedLayer(long bytes) {
+    static Layer mixedLayer(long bytes) {
         var random = new SplittableRandom(6);
         var tar = TarFixtures.tar();
         tar.dir("usr", 0755).dir("usr/share", 0755).dir("usr/share/doc", 0755).dir("usr/lib", 0755)
@@ -208,7 +208,7 @@ class UnpackBench {
         return b.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
-    private static byte[] gzip(byte[] data) throws IOException {
+    static byte[] gzip(byte[] data) throws IOException {
         var out = new ByteArrayOutputStream(data.length / 2);
         try (var gz = new GZIPOutputStream(out, 1 << 16) {
             {
@@ -220,7 +220,7 @@ class UnpackBench {
         return out.toByteArray();
     }
 
-    private static byte[] zstd(byte[] data) throws IOException {
+    static byte[] zstd(byte[] data) throws IOException {
         var out = new ByteArrayOutputStream(data.length / 2);
         try (var z = new ZstdOutputStream(out, 3)) {
             z.write(data);

@@ -33,7 +33,12 @@ import java.util.function.Consumer;
 final class BlobFetcher {
     /** The phase of a blob flight while bytes flow; the stall watchdog judges only this phase. */
     static final String DOWNLOADING = "downloading";
-    private static final int COPY_BUFFER = 256 * 1024;
+    /**
+     * The copy buffer of a download stream. Download speed is flat from 16 KiB to 4 MiB here (CopyBufferBench,
+     * docs/BENCHMARKS.md): the HTTP client hands the body over in its own chunks, so a bigger buffer only pins more
+     * memory, 24 streams at once when every download slot fetches parallel ranges.
+     */
+    private static final int COPY_BUFFER = 64 * 1024;
 
     /** A read of the body failed after {@code written} bytes of the blob were in the ingest. */
     private static final class BrokenStream extends Exception {
