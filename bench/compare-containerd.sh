@@ -13,4 +13,4 @@ scripts/install-packages.sh maven docker-registry containerd libisal2
 singlepull_find_jdk
 mvn -B -q -ntp install -DskipTests
 mvn -B -ntp -pl test verify -Pbench -Dtest=CompareContainerdBench -Dsurefire.failIfNoSpecifiedTests=false "$@" 2>&1 \
-    | grep -E '^(image|building|\||.* (containerd|singlepull) +walls=|containerd peak|singlepull peak|Tests run|\[ERROR\])' || true
+    | grep -E '^(image|building|\||.* walls=|containerd peak|singlepull peak|Tests run|\[ERROR\])' || true

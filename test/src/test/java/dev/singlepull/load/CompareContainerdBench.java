@@ -4,37 +4,26 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.singlepull.cri.cli.CriClient;
 import dev.singlepull.it.fixture.Cri;
-import dev.singlepull.it.fixture.ImageConfig;
-import dev.singlepull.it.fixture.ImageSpec;
-import dev.singlepull.it.fixture.LayerEntry;
-import dev.singlepull.it.fixture.LayerSpec;
 import dev.singlepull.it.fixture.PushedImage;
 import dev.singlepull.it.fixture.RegistryProcess;
-import dev.singlepull.it.fixture.TestImages;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Not a test: singlepull and containerd 1.6 (Debian's, CRI plugin, overlayfs) side by side, driven the same way
  * by {@code singlepull load-test} over their CRI sockets, cold every round, against one local distribution
- * registry. Prints one table: wall time (median of the rounds), blob GETs and manifest requests per round (from the
- * registry's access log), service CPU seconds and peak RSS. Run with {@code bench/compare-containerd.sh}.
+ * registry, with the image shapes of {@link BenchImages}. Prints one table: wall time (median of the rounds), blob
+ * GETs and manifest requests per round (from the registry's access log), service CPU seconds and peak RSS. Durability
+ * on equal terms: containerd does not sync unpacked files, so singlepull runs with {@code snapshot_sync = "none"} in
+ * the table, and the cost of its default ({@code syncfs}) is measured after it as a line of its own. Run with
+ * {@code bench/compare-containerd.sh}.
  */
 class CompareContainerdBench {
-    private static final Path PROJECT = Path.of("").toAbsolutePath().getParent();
-    private static final Pattern WALL = Pattern.compile("wall=([0-9.]+)s");
-
     @TempDir
     Path dir;
 
@@ -51,32 +40,20 @@ class CompareContainerdBench {
         registry = RegistryProcess.start();
         try {
             System.out.println("building and pushing images ...");
-            LayerSpec shared1 = textLayer("usr/src/base", 22_000_000, 1);
-            LayerSpec shared2 = mixedLayer("usr/lib/base", 18_000_000, 2);
-            PushedImage small = TestImages.push(registry, image("bench/small", List.of(
-                    textLayer("etc/small", 3_000_000, 10), textLayer("usr/src/small", 4_000_000, 11),
-                    mixedLayer("usr/bin/small", 4_000_000, 12))));
-            PushedImage medium = TestImages.push(registry, image("bench/medium", List.of(shared1, shared2,
-                    textLayer("usr/src/medium", 30_000_000, 20), mixedLayer("usr/bin/medium", 30_000_000, 21),
-                    textLayer("usr/share/medium", 30_000_000, 22))));
-            PushedImage large = TestImages.push(registry, image("bench/large", List.of(shared1, shared2,
-                    LayerSpec.gzip(LayerEntry.dir("data"), LayerEntry.randomFile("data/random.bin", 315_000_000, 30)),
-                    textLayer("usr/src/large", 80_000_000, 31), mixedLayer("usr/bin/large", 80_000_000, 32))));
-            for (PushedImage p : List.of(small, medium, large)) {
-                System.out.printf(Locale.ROOT, "image %s: %d layers, %.1f MB compressed%n", p.reference(),
-                        p.layerDigests().size(), p.totalSize() / 1e6);
-            }
+            BenchImages.Pushed images = BenchImages.push(registry);
+            PushedImage medium = images.medium();
+            PushedImage large = images.large();
             List<Row> rows = new ArrayList<>();
             try (ContainerdProcess containerd = ContainerdProcess.start(Files.createDirectories(dir.resolve("ctr")),
                     registry.hostPort())) {
-                Process singlepull = startSinglepull();
+                Process singlepull = BenchProcesses.serve(dir, "sp", "--snapshot-sync", "none");
                 try {
                     List<Service> services = List.of(
                             new Service("containerd", containerd.socket(), containerd.pid()),
-                            new Service("singlepull", dir.resolve("sp.sock"), singlepull.pid()));
-                    for (PushedImage image : List.of(small, medium, large)) {
+                            new Service("singlepull", BenchProcesses.socket(dir, "sp"), singlepull.pid()));
+                    for (PushedImage image : images.all()) {
                         for (int n : List.of(1, 20)) {
-                            String run = String.format(Locale.ROOT, "%.0f MB, %d pull%s", image.totalSize() / 1e6, n,
+                            String run = String.format(Locale.ROOT, "%s, %d pull%s", BenchImages.label(image), n,
                                     n == 1 ? "" : "s");
                             for (Service service : services) {
                                 rows.add(measure(run, service, rounds, () -> loadTest(service, image.reference(), n,
@@ -84,7 +61,8 @@ class CompareContainerdBench {
                             }
                         }
                     }
-                    String mixed = "medium + large, 10 pulls each at once";
+                    String mixed = BenchImages.label(medium) + " + " + BenchImages.label(large)
+                            + ", 10 pulls each at once";
                     for (Service service : services) {
                         rows.add(measure(mixed, service, rounds, () -> {
                             removeImages(service, medium.reference(), large.reference());
@@ -101,11 +79,11 @@ class CompareContainerdBench {
                                 ProcStats.peakRssMb(service.pid()));
                     }
                 } finally {
-                    singlepull.destroy();
-                    singlepull.waitFor(30, TimeUnit.SECONDS);
+                    BenchProcesses.stop(singlepull);
                 }
             }
             print(rows);
+            durabilityCost(large, rounds);
         } finally {
             registry.close();
         }
@@ -141,25 +119,13 @@ class CompareContainerdBench {
         return finish(startLoadTest(service, ref, n, keepWarm));
     }
 
-    private Process startLoadTest(Service service, String ref, int n, boolean keepWarm) throws Exception {
-        List<String> command = new ArrayList<>(List.of(PROJECT.resolve("bin/singlepull").toString(), "load-test",
-                "--image", ref, "-n", Integer.toString(n), "--repeat", "1", "--endpoint", "unix://" + service.socket()));
-        if (keepWarm) {
-            command.add("--keep-warm");
-        }
-        return new ProcessBuilder(command).redirectErrorStream(true).start();
+    private static Process startLoadTest(Service service, String ref, int n, boolean keepWarm) throws Exception {
+        return keepWarm ? BenchProcesses.startLoadTest(service.socket(), ref, n, "--keep-warm")
+                : BenchProcesses.startLoadTest(service.socket(), ref, n);
     }
 
     private static double finish(Process p) throws Exception {
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("load-test failed: " + out);
-        }
-        Matcher m = WALL.matcher(out);
-        if (!m.find()) {
-            throw new IllegalStateException("no wall time in: " + out);
-        }
-        return Double.parseDouble(m.group(1));
+        return BenchProcesses.value(BenchProcesses.finish(p), "wall");
     }
 
     private static void removeImages(Service service, String... refs) {
@@ -170,19 +136,30 @@ class CompareContainerdBench {
         }
     }
 
-    private Process startSinglepull() throws Exception {
-        Path socket = dir.resolve("sp.sock");
-        Process p = new ProcessBuilder(PROJECT.resolve("bin/singlepull").toString(), "serve", "--root",
-                dir.resolve("sp-root").toString(), "--socket", socket.toString(), "--metrics-address", "")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("singlepull.log").toFile()).start();
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
-        while (!Files.exists(socket)) {
-            if (!p.isAlive() || Instant.now().isAfter(deadline)) {
-                throw new IllegalStateException("singlepull did not start");
-            }
-            Thread.sleep(100);
+    /**
+     * The cost of singlepull's snapshot durability, as its own line: the large image's cold single pull with
+     * {@code snapshot_sync} none (what containerd does: no sync of unpacked files) and syncfs (singlepull's
+     * default), each on a service of its own.
+     */
+    private void durabilityCost(PushedImage large, int rounds) throws Exception {
+        Process none = BenchProcesses.serve(dir, "sp-none", "--snapshot-sync", "none");
+        Process syncfs = BenchProcesses.serve(dir, "sp-syncfs", "--snapshot-sync", "syncfs");
+        try {
+            String run = BenchImages.label(large) + ", 1 pull";
+            var unsynced = new Service("singlepull, snapshot_sync none", BenchProcesses.socket(dir, "sp-none"),
+                    none.pid());
+            var synced = new Service("singlepull, snapshot_sync syncfs", BenchProcesses.socket(dir, "sp-syncfs"),
+                    syncfs.pid());
+            Row without = measure(run, unsynced, rounds, () -> loadTest(unsynced, large.reference(), 1, false));
+            Row with = measure(run, synced, rounds, () -> loadTest(synced, large.reference(), 1, false));
+            System.out.printf(Locale.ROOT, "%n| durability (%s, cold, median) | wall | cost |%n|---|---|---|%n"
+                    + "| snapshot_sync none (containerd's terms) | %.2f s | |%n"
+                    + "| snapshot_sync syncfs (default) | %.2f s | +%.2f s (%.2fx) |%n", run, without.wall(),
+                    with.wall(), with.wall() - without.wall(), with.wall() / without.wall());
+        } finally {
+            BenchProcesses.stop(none);
+            BenchProcesses.stop(syncfs);
         }
-        return p;
     }
 
     private static void print(List<Row> rows) {
@@ -197,37 +174,5 @@ class CompareContainerdBench {
                     c.run(), c.wall(), s.wall(), s.wall() / c.wall(), c.blobGets(), s.blobGets(),
                     c.manifestRequests(), s.manifestRequests(), c.cpu(), s.cpu());
         }
-    }
-
-    private static ImageSpec image(String repo, List<LayerSpec> layers) {
-        return ImageSpec.builder(repo, "v1").layers(layers).config(ImageConfig.defaults()).build();
-    }
-
-    /** A "source tree": many small text files, about 3-4x compressible. */
-    private static LayerSpec textLayer(String dir, int bytes, long seed) {
-        List<LayerEntry> entries = new ArrayList<>();
-        entries.add(LayerEntry.dir(dir.substring(0, dir.indexOf('/'))));
-        entries.add(LayerEntry.dir(dir));
-        int fileSize = 16 * 1024;
-        for (int i = 0; i * fileSize < bytes; i++) {
-            entries.add(LayerEntry.textFile(dir + "/f" + i + ".go", fileSize, seed * 100_000 + i));
-        }
-        return LayerSpec.of(dev.singlepull.it.fixture.Compression.GZIP, entries);
-    }
-
-    /** "Binaries": files half random, half text, about 1.5x compressible. */
-    private static LayerSpec mixedLayer(String dir, int bytes, long seed) {
-        List<LayerEntry> entries = new ArrayList<>();
-        entries.add(LayerEntry.dir(dir.substring(0, dir.indexOf('/'))));
-        entries.add(LayerEntry.dir(dir));
-        int fileSize = 2 * 1024 * 1024;
-        for (int i = 0; i * fileSize < bytes; i++) {
-            byte[] content = new byte[fileSize];
-            System.arraycopy(LayerEntry.randomBytes(fileSize / 2, seed * 1000 + i), 0, content, 0, fileSize / 2);
-            System.arraycopy(LayerEntry.compressibleText(fileSize / 2, seed * 1000 + i), 0, content, fileSize / 2,
-                    fileSize / 2);
-            entries.add(LayerEntry.file(dir + "/bin" + i, content, 0755));
-        }
-        return LayerSpec.of(dev.singlepull.it.fixture.Compression.GZIP, entries);
     }
 }

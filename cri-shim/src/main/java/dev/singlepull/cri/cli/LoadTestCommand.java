@@ -45,6 +45,11 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "per-call deadline (default: ${DEFAULT-VALUE})")
     long timeoutSeconds = 600;
 
+    @Option(names = "--probe-list-images", paramLabel = "MS",
+            description = "during each round, also call ListImages every MS milliseconds and report its latency "
+                    + "(p50, p99, max): whether the service still answers while it pulls (0: off, the default)")
+    long probeMillis;
+
     @Override
     public Integer call() throws Exception {
         String target = endpoint != null ? endpoint
@@ -56,11 +61,13 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
                     cri.images().removeImage(RemoveImageRequest.newBuilder()
                             .setImage(ImageSpec.newBuilder().setImage(image)).build());
                 }
+                ListImagesProbe probe = probeMillis > 0 ? ListImagesProbe.start(cri.images(), probeMillis) : null;
                 Round result = runRound(cri.images());
+                String probed = probe == null ? "" : " " + probe.stop();
                 System.out.printf(Locale.ROOT,
-                        "round %d/%d: n=%d wall=%.3fs p50=%.3fs p99=%.3fs max=%.3fs failures=%d%s%n",
+                        "round %d/%d: n=%d wall=%.3fs p50=%.3fs p99=%.3fs max=%.3fs failures=%d%s%s%n",
                         round, repeat, concurrency, result.wallSeconds, result.percentile(50), result.percentile(99),
-                        result.percentile(100), result.failures.size(),
+                        result.percentile(100), result.failures.size(), probed,
                         result.failures.isEmpty() ? "" : " first-error=" + result.failures.getFirst());
                 if (!result.failures.isEmpty()) {
                     failedRounds++;
@@ -72,14 +79,19 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
 
     private record Round(double wallSeconds, double[] latencies, List<String> failures) {
         double percentile(int p) {
-            if (latencies.length == 0) {
-                return 0;
-            }
-            double[] sorted = latencies.clone();
-            Arrays.sort(sorted);
-            int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-            return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+            return LoadTestCommand.percentile(latencies, p);
         }
+    }
+
+    /** The {@code p}th percentile (nearest rank) of {@code values}; 0 for none. */
+    static double percentile(double[] values, int p) {
+        if (values.length == 0) {
+            return 0;
+        }
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
     }
 
     private Round runRound(ImageServiceGrpc.ImageServiceBlockingStub stub) throws InterruptedException {

@@ -1,0 +1,80 @@
+package dev.singlepull.load;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The processes the service benchmarks drive: {@code bin/singlepull serve} and {@code bin/singlepull load-test}. */
+final class BenchProcesses {
+    private static final Path LAUNCHER = Path.of("").toAbsolutePath().getParent().resolve("bin/singlepull");
+
+    private BenchProcesses() {
+    }
+
+    /**
+     * {@code bin/singlepull serve} with the launcher's heap settings, on root {@code dir/NAME-root} and socket
+     * {@code dir/NAME.sock}, no metrics endpoint, and {@code args}; returns once the socket exists.
+     */
+    static Process serve(Path dir, String name, String... args) throws Exception {
+        Path socket = socket(dir, name);
+        List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "serve", "--root",
+                dir.resolve(name + "-root").toString(), "--socket", socket.toString(), "--metrics-address", ""));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve(name + ".log").toFile()).start();
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+        while (!Files.exists(socket)) {
+            if (!p.isAlive() || Instant.now().isAfter(deadline)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("singlepull did not start: " + Files.readString(dir.resolve(name
+                        + ".log")));
+            }
+            Thread.sleep(100);
+        }
+        return p;
+    }
+
+    static Path socket(Path dir, String name) {
+        return dir.resolve(name + ".sock");
+    }
+
+    static void stop(Process p) throws InterruptedException {
+        p.destroy();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+    }
+
+    /** {@code load-test --image REF -n N --repeat 1 --endpoint unix://SOCKET} with {@code args}, started. */
+    static Process startLoadTest(Path socket, String ref, int n, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "load-test", "--image", ref, "-n",
+                Integer.toString(n), "--repeat", "1", "--endpoint", "unix://" + socket));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectErrorStream(true).start();
+    }
+
+    /** The output of a load-test that succeeded; IllegalStateException with its output otherwise. */
+    static String finish(Process p) throws Exception {
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("load-test failed: " + out);
+        }
+        return out;
+    }
+
+    /** The number after {@code KEY=} in a load-test line (a trailing {@code s} of seconds dropped). */
+    static double value(String out, String key) {
+        Matcher m = Pattern.compile("\\b" + Pattern.quote(key) + "=([0-9.]+)").matcher(out);
+        if (!m.find()) {
+            throw new IllegalStateException("no " + key + " in: " + out);
+        }
+        return Double.parseDouble(m.group(1));
+    }
+}

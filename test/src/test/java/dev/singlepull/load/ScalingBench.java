@@ -1,0 +1,92 @@
+package dev.singlepull.load;
+
+import dev.singlepull.it.fixture.PushedImage;
+import dev.singlepull.it.fixture.RegistryProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Not a test: N concurrent callers of one cold image (the large shape of {@link BenchImages}, about 530 MB), for N
+ * = 1, 20, 100 and 1000, against {@code bin/singlepull serve} as a process with the launcher's heap settings and its
+ * default durability. Each round removes the image first (cold) and runs {@code load-test} with a ListImages call
+ * every 50 ms beside the pulls. Per N it prints the median wall time and its ratio to N=1, the service's CPU seconds
+ * and peak RSS in the round (the kernel's high-water mark, reset before each round through
+ * {@code /proc/PID/clear_refs}), the p99 of the ListImages calls, and the blob GETs and manifest requests the
+ * registry saw. After one warm-up pull that is not counted.
+ *
+ * <p>Run: {@code scripts/bench.sh -Dtest=ScalingBench} ({@code -Dbench.n=1,20,100,1000}, {@code -Dbench.rounds=3}).
+ */
+class ScalingBench {
+    @TempDir
+    Path dir;
+
+    private record Row(int n, double wall, double cpu, double rssMb, double listP99, double listMax, long listCalls,
+                       long blobGets, long manifests) { }
+
+    @Test
+    void scaling() throws Exception {
+        int rounds = Integer.getInteger("bench.rounds", 3);
+        int[] ns = Arrays.stream(System.getProperty("bench.n", "1,20,100,1000").split(","))
+                .mapToInt(v -> Integer.parseInt(v.trim())).toArray();
+        try (RegistryProcess registry = RegistryProcess.start()) {
+            PushedImage image = BenchImages.large(registry);
+            BenchImages.describe(image);
+            Process service = BenchProcesses.serve(dir, "sp");
+            try {
+                Path socket = BenchProcesses.socket(dir, "sp");
+                BenchProcesses.finish(BenchProcesses.startLoadTest(socket, image.reference(), 1)); // JIT warm-up
+                List<Row> rows = new ArrayList<>();
+                for (int n : ns) {
+                    List<Row> runs = new ArrayList<>();
+                    for (int round = 0; round < rounds; round++) {
+                        runs.add(round(registry, service.pid(), socket, image.reference(), n));
+                    }
+                    runs.sort((a, b) -> Double.compare(a.wall(), b.wall()));
+                    Row median = runs.get(runs.size() / 2);
+                    rows.add(median);
+                }
+                print(image, rounds, rows);
+            } finally {
+                BenchProcesses.stop(service);
+            }
+        }
+    }
+
+    private static Row round(RegistryProcess registry, long pid, Path socket, String ref, int n) throws Exception {
+        registry.awaitLogQuiet();
+        registry.clearLog();
+        Files.writeString(Path.of("/proc/" + pid + "/clear_refs"), "5"); // reset the peak RSS to the current RSS
+        double cpu0 = ProcStats.cpuSeconds(pid);
+        String out = BenchProcesses.finish(BenchProcesses.startLoadTest(socket, ref, n, "--probe-list-images", "50"));
+        double cpu = ProcStats.cpuSeconds(pid) - cpu0;
+        double rss = ProcStats.peakRssMb(pid);
+        registry.awaitLogQuiet();
+        Row row = new Row(n, BenchProcesses.value(out, "wall"), cpu, rss, BenchProcesses.value(out, "list_p99"),
+                BenchProcesses.value(out, "list_max"), (long) BenchProcesses.value(out, "list_images"),
+                registry.blobGetsTotal(), registry.manifestRequests());
+        System.out.printf(Locale.ROOT, "round: n=%d wall=%.2fs cpu=%.1fs peak_rss=%.0fMB list_p99=%.1fms "
+                        + "list_max=%.1fms list_calls=%d blob_gets=%d manifest_requests=%d%n", n, row.wall(), cpu, rss,
+                row.listP99() * 1000, row.listMax() * 1000, row.listCalls(), row.blobGets(), row.manifests());
+        return row;
+    }
+
+    private static void print(PushedImage image, int rounds, List<Row> rows) {
+        double base = rows.getFirst().wall();
+        System.out.printf(Locale.ROOT, "%n%s, cold, median of %d rounds (by wall time)%n", BenchImages.label(image),
+                rounds);
+        System.out.println("| N | wall | / N=1 | service CPU s | peak RSS | ListImages p99 (max) every 50 ms "
+                + "| blob GETs | manifest requests |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
+        for (Row r : rows) {
+            System.out.printf(Locale.ROOT, "| %d | %.2f s | %.2f | %.1f | %.0f MB | %.1f ms (%.1f ms) | %d | %d |%n",
+                    r.n(), r.wall(), r.wall() / base, r.cpu(), r.rssMb(), r.listP99() * 1000, r.listMax() * 1000,
+                    r.blobGets(), r.manifests());
+        }
+    }
+}
