@@ -31,7 +31,8 @@ class CompareContainerdBench {
 
     private record Service(String name, Path socket, long pid) { }
 
-    private record Row(String run, String service, double wall, long blobGets, long manifestRequests, double cpu) { }
+    private record Row(String run, String service, double wall, long blobGets, long blobBytes, long manifestRequests,
+                       double cpu) { }
 
     @Test
     void sideBySide() throws Exception {
@@ -96,6 +97,7 @@ class CompareContainerdBench {
     private Row measure(String run, Service service, int rounds, Round round) throws Exception {
         List<Double> walls = new ArrayList<>();
         long gets = 0;
+        long bytes = 0;
         long manifests = 0;
         double cpu = 0;
         for (int i = 0; i < rounds; i++) {
@@ -106,12 +108,13 @@ class CompareContainerdBench {
             cpu += ProcStats.cpuSeconds(service.pid()) - cpu0;
             registry.awaitLogQuiet();
             gets = Math.max(gets, registry.blobGetsTotal());
+            bytes = Math.max(bytes, registry.blobBytesServed());
             manifests = Math.max(manifests, registry.manifestRequests());
         }
         walls.sort(Double::compare);
-        Row row = new Row(run, service.name(), walls.get(walls.size() / 2), gets, manifests, cpu / rounds);
-        System.out.printf(Locale.ROOT, "%-40s %-11s walls=%s blob_gets=%d manifest_requests=%d cpu=%.1fs%n", run,
-                service.name(), walls, gets, manifests, row.cpu());
+        Row row = new Row(run, service.name(), walls.get(walls.size() / 2), gets, bytes, manifests, cpu / rounds);
+        System.out.printf(Locale.ROOT, "%-40s %-11s walls=%s blob_gets=%d blob_bytes=%d manifest_requests=%d "
+                + "cpu=%.1fs%n", run, service.name(), walls, gets, bytes, manifests, row.cpu());
         return row;
     }
 
@@ -165,13 +168,15 @@ class CompareContainerdBench {
     private static void print(List<Row> rows) {
         System.out.println();
         System.out.println("| run (cold, median) | containerd wall | singlepull wall | singlepull/containerd "
-                + "| blob GETs (ctr / sp) | manifest requests (ctr / sp) | service CPU s (ctr / sp) |");
-        System.out.println("|---|---|---|---|---|---|---|");
+                + "| blob GETs (ctr / sp) | blob MB served (ctr / sp) | manifest requests (ctr / sp) "
+                + "| service CPU s (ctr / sp) |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
         for (int i = 0; i + 1 < rows.size(); i += 2) {
             Row c = rows.get(i);
             Row s = rows.get(i + 1);
-            System.out.printf(Locale.ROOT, "| %s | %.2f s | %.2f s | %.2f | %d / %d | %d / %d | %.1f / %.1f |%n",
-                    c.run(), c.wall(), s.wall(), s.wall() / c.wall(), c.blobGets(), s.blobGets(),
+            System.out.printf(Locale.ROOT, "| %s | %.2f s | %.2f s | %.2f | %d / %d | %.1f / %.1f | %d / %d "
+                    + "| %.1f / %.1f |%n", c.run(), c.wall(), s.wall(), s.wall() / c.wall(), c.blobGets(),
+                    s.blobGets(), c.blobBytes() / 1e6, s.blobBytes() / 1e6,
                     c.manifestRequests(), s.manifestRequests(), c.cpu(), s.cpu());
         }
     }

@@ -27,7 +27,7 @@ class ScalingBench {
     Path dir;
 
     private record Row(int n, double wall, double cpu, double rssMb, double listP99, double listMax, long listCalls,
-                       long blobGets, long manifests) { }
+                       long blobGets, long blobBytes, long manifests) { }
 
     @Test
     void scaling() throws Exception {
@@ -69,10 +69,11 @@ class ScalingBench {
         registry.awaitLogQuiet();
         Row row = new Row(n, BenchProcesses.value(out, "wall"), cpu, rss, BenchProcesses.value(out, "list_p99"),
                 BenchProcesses.value(out, "list_max"), (long) BenchProcesses.value(out, "list_images"),
-                registry.blobGetsTotal(), registry.manifestRequests());
+                registry.blobGetsTotal(), registry.blobBytesServed(), registry.manifestRequests());
         System.out.printf(Locale.ROOT, "round: n=%d wall=%.2fs cpu=%.1fs peak_rss=%.0fMB list_p99=%.1fms "
-                        + "list_max=%.1fms list_calls=%d blob_gets=%d manifest_requests=%d%n", n, row.wall(), cpu, rss,
-                row.listP99() * 1000, row.listMax() * 1000, row.listCalls(), row.blobGets(), row.manifests());
+                        + "list_max=%.1fms list_calls=%d blob_gets=%d blob_bytes=%d manifest_requests=%d%n", n, row.wall(), cpu,
+                rss, row.listP99() * 1000, row.listMax() * 1000, row.listCalls(), row.blobGets(), row.blobBytes(),
+                row.manifests());
         return row;
     }
 
@@ -81,12 +82,12 @@ class ScalingBench {
         System.out.printf(Locale.ROOT, "%n%s, cold, median of %d rounds (by wall time)%n", BenchImages.label(image),
                 rounds);
         System.out.println("| N | wall | / N=1 | service CPU s | peak RSS | ListImages p99 (max) every 50 ms "
-                + "| blob GETs | manifest requests |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+                + "| blob GETs | blob MB served | manifest requests |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
         for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "| %d | %.2f s | %.2f | %.1f | %.0f MB | %.1f ms (%.1f ms) | %d | %d |%n",
+            System.out.printf(Locale.ROOT, "| %d | %.2f s | %.2f | %.1f | %.0f MB | %.1f ms (%.1f ms) | %d | %.1f | %d |%n",
                     r.n(), r.wall(), r.wall() / base, r.cpu(), r.rssMb(), r.listP99() * 1000, r.listMax() * 1000,
-                    r.blobGets(), r.manifests());
+                    r.blobGets(), r.blobBytes() / 1e6, r.manifests());
         }
     }
 }
