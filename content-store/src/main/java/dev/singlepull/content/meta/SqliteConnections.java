@@ -233,7 +233,8 @@ final class SqliteConnections implements AutoCloseable {
         return readerCount;
     }
 
-    private void ensureOpen() {
+    /** FAILED_PRECONDITION once closed. */
+    void ensureOpen() {
         if (closed) {
             throw SinglepullException.failedPrecondition("metadata database " + file + " is closed");
         }

@@ -33,14 +33,15 @@ final class SqliteMetadataDb implements MetadataDb {
 
     private final SqliteConnections db;
     private final Clock clock;
-    private final SqliteImageStore images;
+    private final ImageStore images;
     private final SqliteSnapshotStore snapshots;
     private final SqliteLeases leases;
 
-    private SqliteMetadataDb(SqliteConnections db, Clock clock) {
+    private SqliteMetadataDb(SqliteConnections db, Clock clock, boolean cacheImages) {
         this.db = db;
         this.clock = clock;
-        this.images = new SqliteImageStore(db, clock);
+        ImageStore table = new SqliteImageStore(db, clock);
+        this.images = cacheImages ? new CachedImageStore(table, db::ensureOpen) : table;
         this.snapshots = new SqliteSnapshotStore(db, clock);
         this.leases = new SqliteLeases(db, clock);
     }
@@ -60,11 +61,11 @@ final class SqliteMetadataDb implements MetadataDb {
         SqliteConnections connections = SqliteConnections.open(file, READERS);
         try {
             SchemaMigrations.migrate(connections, clock);
+            return new SqliteMetadataDb(connections, clock, true);
         } catch (RuntimeException e) {
             connections.close();
             throw e;
         }
-        return new SqliteMetadataDb(connections, clock);
     }
 
     /**
@@ -85,7 +86,7 @@ final class SqliteMetadataDb implements MetadataDb {
             connections.close();
             throw e;
         }
-        return new SqliteMetadataDb(connections, Clock.systemUTC());
+        return new SqliteMetadataDb(connections, Clock.systemUTC(), false); // another process writes: no cache
     }
 
     @Override

@@ -23,11 +23,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The image service as a plain Java domain service: pull, status, list, remove and filesystem usage, in CRI's terms
- * but free of gRPC. Lookups never wait behind pulls: they read the metadata database, which is never locked across
- * network I/O. Thread-safe.
+ * but free of gRPC. Lookups never wait behind pulls and touch no disk once an image has been seen: image records are
+ * kept in memory by the metadata database, and what the views take from an image's config (user, top ChainID) is
+ * kept here per image id, which content addressing makes safe to keep. Thread-safe.
  */
 public final class ImageService {
     private final PullPipeline pipeline;
@@ -35,6 +37,11 @@ public final class ImageService {
     private final ContentStore content;
     private final GarbageCollector gc;
     private final Path root;
+    /** Per image id: what its view takes from the config blob and its labels. Dropped when the image is removed. */
+    private final Map<Digest, ConfigDetails> details = new ConcurrentHashMap<>();
+
+    /** What an image's view takes from its config blob (null when the blob could not be read) and its labels. */
+    private record ConfigDetails(ImageConfig config, String chainId) { }
 
     public ImageService(PullPipeline pipeline, MetadataDb db, ContentStore content, GarbageCollector gc, Path root) {
         this.pipeline = pipeline;
@@ -90,6 +97,7 @@ public final class ImageService {
         }
         List<String> names = db.images().byConfig(id.get()).stream().map(ImageRecord::name).toList();
         db.images().delete(names);
+        details.remove(id.get());
         gc.collect();
         return names;
     }
@@ -130,13 +138,28 @@ public final class ImageService {
             (r.name().contains("@") ? digests : tags).add(r.name());
         }
         ImageRecord first = records.getFirst();
-        ImageConfig config = readConfig(id);
-        String chainId = content.info(id).map(info -> info.labels().getOrDefault(
-                ImageNames.SNAPSHOT_LABEL, "")).orElse("");
+        ConfigDetails d = details(id);
+        ImageConfig config = d.config();
+        String chainId = d.chainId();
         OptionalLong uid = config == null ? OptionalLong.empty() : config.uid();
         String username = config == null ? "" : config.username();
         return new ImageView(id, tags, digests, first.size(), uid, username, chainId, first.manifestDigest(),
                 config == null ? null : config.document());
+    }
+
+    private ConfigDetails details(Digest id) {
+        ConfigDetails known = details.get(id);
+        if (known != null) {
+            return known;
+        }
+        ImageConfig config = readConfig(id);
+        String chainId = content.info(id).map(info -> info.labels().getOrDefault(
+                ImageNames.SNAPSHOT_LABEL, "")).orElse("");
+        ConfigDetails read = new ConfigDetails(config, chainId);
+        if (config != null && !chainId.isEmpty()) {
+            details.put(id, read); // complete: keep it; a partial answer is read again next time
+        }
+        return read;
     }
 
     private ImageConfig readConfig(Digest id) {

@@ -1,0 +1,82 @@
+package dev.singlepull.content.meta;
+
+import dev.singlepull.content.Digest;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * An {@link ImageStore} that answers reads from memory. Every record is loaded once from the store beneath, and each
+ * write made through this one goes to that store first and then to memory, under one lock, so memory shows what
+ * the database holds, in the same order. The serving process is the only writer of its root (the root lock), so
+ * nothing changes the table behind it.
+ *
+ * <p>Why: ListImages and ImageStatus are what kubelet and crictl ask while pulls run, and a pull's commits keep the
+ * disk busy (a {@code syncfs} of the filesystem held SQLite reads for hundreds of milliseconds); from memory they
+ * answer at once. An image record is about 300 bytes, so ten thousand names cost a few megabytes.
+ *
+ * <p>Errors of writes as the store beneath; reads fail only once the database is closed (FAILED_PRECONDITION).
+ * Thread-safe: reads take no lock.
+ */
+final class CachedImageStore implements ImageStore {
+    private final ImageStore db;
+    private final Runnable ensureOpen;
+    private final ReentrantLock writes = new ReentrantLock();
+    /** By name, so that {@link #list()} is in name order as the database's is. */
+    private final NavigableMap<String, ImageRecord> byName = new ConcurrentSkipListMap<>();
+
+    /** Loads every record of {@code db}; {@code ensureOpen} throws once the database is closed. */
+    CachedImageStore(ImageStore db, Runnable ensureOpen) {
+        this.db = db;
+        this.ensureOpen = ensureOpen;
+        for (ImageRecord r : db.list()) {
+            byName.put(r.name(), r);
+        }
+    }
+
+    @Override
+    public void put(ImageRecord record) {
+        writes.lock();
+        try {
+            db.put(record);
+            // read back: the database keeps a replaced record's created time and stamps the times
+            ImageRecord stored = db.get(record.name()).orElseThrow(() -> new IllegalStateException(
+                    "image " + record.name() + " is not in the database right after it was written"));
+            byName.put(stored.name(), stored);
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    @Override
+    public Optional<ImageRecord> get(String name) {
+        ensureOpen.run();
+        return Optional.ofNullable(byName.get(name));
+    }
+
+    @Override
+    public List<ImageRecord> byConfig(Digest imageId) {
+        ensureOpen.run();
+        return byName.values().stream().filter(r -> r.configDigest().equals(imageId)).toList();
+    }
+
+    @Override
+    public List<ImageRecord> list() {
+        ensureOpen.run();
+        return List.copyOf(byName.values());
+    }
+
+    @Override
+    public int delete(List<String> names) {
+        writes.lock();
+        try {
+            int removed = db.delete(names);
+            names.forEach(byName::remove);
+            return removed;
+        } finally {
+            writes.unlock();
+        }
+    }
+}
