@@ -28,6 +28,10 @@ final class BenchImages {
         List<PushedImage> all() {
             return List.of(small, medium, large);
         }
+
+        String[] references() {
+            return all().stream().map(PushedImage::reference).toArray(String[]::new);
+        }
     }
 
     private BenchImages() {

@@ -57,8 +57,10 @@ class CompareContainerdBench {
                             String run = String.format(Locale.ROOT, "%s, %d pull%s", BenchImages.label(image), n,
                                     n == 1 ? "" : "s");
                             for (Service service : services) {
-                                rows.add(measure(run, service, rounds, () -> loadTest(service, image.reference(), n,
-                                        false)));
+                                rows.add(measure(run, service, rounds, () -> {
+                                    removeImages(service, images.references()); // cold: no shared layer present
+                                    return loadTest(service, image.reference(), n, false);
+                                }));
                             }
                         }
                     }
@@ -66,7 +68,7 @@ class CompareContainerdBench {
                             + ", 10 pulls each at once";
                     for (Service service : services) {
                         rows.add(measure(mixed, service, rounds, () -> {
-                            removeImages(service, medium.reference(), large.reference());
+                            removeImages(service, images.references());
                             long t0 = System.nanoTime();
                             Process a = startLoadTest(service, medium.reference(), 10, true);
                             Process b = startLoadTest(service, large.reference(), 10, true);
