@@ -18,11 +18,13 @@ import org.junit.jupiter.api.io.TempDir;
  * every 50 ms beside the pulls. Per N it prints the median wall time and its ratio to N=1, the service's CPU seconds
  * and peak RSS in the round (the kernel's high-water mark, reset before each round through
  * {@code /proc/PID/clear_refs}), the p99 of the ListImages calls, and the blob GETs and manifest requests the
- * registry saw. After one warm-up pull that is not counted.
+ * registry saw. After two warm-up pulls that are not counted; the N values take turns within each round.
  *
  * <p>Run: {@code scripts/bench.sh -Dtest=ScalingBench} ({@code -Dbench.n=1,20,100,1000}, {@code -Dbench.rounds=3}).
  */
 class ScalingBench {
+    private static final int WARM_UP_PULLS = 2;
+
     @TempDir
     Path dir;
 
@@ -40,16 +42,22 @@ class ScalingBench {
             Process service = BenchProcesses.serve(dir, "sp");
             try {
                 Path socket = BenchProcesses.socket(dir, "sp");
-                BenchProcesses.finish(BenchProcesses.startLoadTest(socket, image.reference(), 1)); // JIT warm-up
-                List<Row> rows = new ArrayList<>();
-                for (int n : ns) {
-                    List<Row> runs = new ArrayList<>();
-                    for (int round = 0; round < rounds; round++) {
-                        runs.add(round(registry, service.pid(), socket, image.reference(), n));
+                for (int i = 0; i < WARM_UP_PULLS; i++) { // JIT warm-up, not counted
+                    BenchProcesses.finish(BenchProcesses.startLoadTest(socket, image.reference(), 1));
+                }
+                List<List<Row>> runs = new ArrayList<>();
+                for (int round = 0; round < rounds; round++) {
+                    for (int i = 0; i < ns.length; i++) { // N values take turns, so a slow spell hits them all
+                        if (round == 0) {
+                            runs.add(new ArrayList<>());
+                        }
+                        runs.get(i).add(round(registry, service.pid(), socket, image.reference(), ns[i]));
                     }
-                    runs.sort((a, b) -> Double.compare(a.wall(), b.wall()));
-                    Row median = runs.get(runs.size() / 2);
-                    rows.add(median);
+                }
+                List<Row> rows = new ArrayList<>();
+                for (List<Row> ofN : runs) {
+                    ofN.sort((a, b) -> Double.compare(a.wall(), b.wall()));
+                    rows.add(ofN.get(ofN.size() / 2));
                 }
                 print(image, rounds, rows);
             } finally {
