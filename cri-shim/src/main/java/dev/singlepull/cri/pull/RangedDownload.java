@@ -119,7 +119,9 @@ final class RangedDownload {
             RegistryClient.BlobStream stream = registry.openBlobRange(ref, blob, at, part.end(), credentials);
             InputStream body = stream.body();
             host = stream.host();
-            if (stream.offset() != at) {
+            if (!stream.partial() || stream.offset() != at) {
+                // the whole blob instead of the part (even for the part at 0, whose bytes would fit: the other
+                // parts are refused the same way, so the blob goes on as one stream)
                 closeQuietly(body);
                 rangesIgnored.set(true);
                 stop();

@@ -137,7 +137,7 @@ final class BlobOpener {
                             endpoint == null || !endpoint.mirror());
             int status = response.statusCode();
             if (status == 200) {
-                return new RegistryClient.BlobStream(response.body(), 0, host);
+                return new RegistryClient.BlobStream(response.body(), 0, host, false);
             }
             if (status == 206) {
                 long start206 = rangeStart(response);
@@ -145,7 +145,7 @@ final class BlobOpener {
                     if (from > 0 && end < 0) {
                         listener.resumed(host, from);
                     }
-                    return new RegistryClient.BlobStream(response.body(), from, host);
+                    return new RegistryClient.BlobStream(response.body(), from, host, true);
                 }
                 HostGuards.discard(response); // a range we did not ask for: ask for the whole blob
                 from = 0;

@@ -42,9 +42,10 @@ public final class RegistryClient {
 
     /**
      * An open blob body, starting at {@code offset} (0 unless a range was asked for and honoured), served by
-     * {@code host}. The caller closes the body.
+     * {@code host}. {@code partial}: the server answered with the range asked for (206), not the whole blob (200).
+     * The caller closes the body.
      */
-    public record BlobStream(InputStream body, long offset, String host) { }
+    public record BlobStream(InputStream body, long offset, String host, boolean partial) { }
 
     /** A download slot of one registry, held while a blob streams; closing it twice is harmless. */
     public interface Slot extends AutoCloseable {
