@@ -24,13 +24,13 @@ import java.util.Set;
  */
 public final class Daemon implements AutoCloseable {
     /**
-     * Calls that read a little metadata and answer at once: served on platform threads, so that kubelet's and
-     * crictl's queries stay prompt while pulls keep the virtual-thread carriers busy.
+     * Calls that answer from memory at once: served on platform threads, so that kubelet's and crictl's queries stay
+     * prompt while pulls keep the virtual-thread carriers busy. (ImageFsInfo reads the database and measures
+     * ingests on disk, so it is not one of them.)
      */
     static final Set<String> QUICK_METHODS = Set.of(
             ImageServiceGrpc.getListImagesMethod().getFullMethodName(),
             ImageServiceGrpc.getImageStatusMethod().getFullMethodName(),
-            ImageServiceGrpc.getImageFsInfoMethod().getFullMethodName(),
             RuntimeServiceGrpc.getVersionMethod().getFullMethodName(),
             AdminGrpc.getListFlightsMethod().getFullMethodName());
 

@@ -72,12 +72,14 @@ public final class UnixSocketServer implements AutoCloseable {
                 .channelType(EpollServerDomainSocketChannel.class)
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(workers)
-                .executor(calls)
+                // gRPC looks a call's method up on the server's executor, then moves the call to the one the
+                // supplier names: the lookup is short, so it runs on the platform threads too, and every call but
+                // the quick ones moves to a virtual thread
+                .executor(quickCalls)
                 .callExecutor(new ServerCallExecutorSupplier() {
                     @Override
                     public <ReqT, RespT> Executor getExecutor(ServerCall<ReqT, RespT> call, Metadata headers) {
-                        return quickMethods.contains(call.getMethodDescriptor().getFullMethodName()) ? quickCalls
-                                : null; // null: the server's executor
+                        return quickMethods.contains(call.getMethodDescriptor().getFullMethodName()) ? null : calls;
                     }
                 })
                 .maxInboundMessageSize(16 * 1024 * 1024);
