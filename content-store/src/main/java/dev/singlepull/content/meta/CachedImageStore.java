@@ -1,6 +1,7 @@
 package dev.singlepull.content.meta;
 
 import dev.singlepull.content.Digest;
+import java.time.Instant;
 import java.util.List;
 import java.util.NavigableMap;
 import java.util.Optional;
@@ -41,13 +42,31 @@ final class CachedImageStore implements ImageStore {
         writes.lock();
         try {
             db.put(record);
-            // read back: the database keeps a replaced record's created time and stamps the times
-            ImageRecord stored = db.get(record.name()).orElseThrow(() -> new IllegalStateException(
-                    "image " + record.name() + " is not in the database right after it was written"));
-            byName.put(stored.name(), stored);
+            byName.put(record.name(), stored(record));
         } finally {
             writes.unlock();
         }
+    }
+
+    /**
+     * The record as the database now holds it: read back, since the database keeps a replaced record's created time
+     * and stamps missing times. Should that read fail after the write committed, the record as written stands in,
+     * with the same rule for its times, rather than memory missing a record the database has.
+     */
+    private ImageRecord stored(ImageRecord written) {
+        try {
+            Optional<ImageRecord> read = db.get(written.name());
+            if (read.isPresent()) {
+                return read.get();
+            }
+        } catch (RuntimeException e) {
+            // fall through: the write committed
+        }
+        Instant now = Instant.now();
+        ImageRecord before = byName.get(written.name());
+        Instant created = before != null ? before.created() : written.created() != null ? written.created() : now;
+        return new ImageRecord(written.name(), written.manifestDigest(), written.configDigest(), written.size(),
+                created, written.updated() != null ? written.updated() : now);
     }
 
     @Override

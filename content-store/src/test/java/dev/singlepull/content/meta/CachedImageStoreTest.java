@@ -21,6 +21,7 @@ class CachedImageStoreTest {
         final TreeMap<String, ImageRecord> rows = new TreeMap<>();
         final AtomicInteger reads = new AtomicInteger();
         boolean failWrites;
+        boolean failReads;
 
         @Override
         public void put(ImageRecord record) {
@@ -35,6 +36,9 @@ class CachedImageStoreTest {
 
         @Override
         public Optional<ImageRecord> get(String name) {
+            if (failReads) {
+                throw new IllegalStateException("database busy");
+            }
             reads.incrementAndGet();
             return Optional.ofNullable(rows.get(name));
         }
@@ -123,5 +127,20 @@ class CachedImageStoreTest {
         });
         assertThrows(IllegalStateException.class, cache::list);
         assertThrows(IllegalStateException.class, () -> cache.get("x"));
+    }
+
+    @Test
+    void aWriteThatCommittedIsKeptEvenWhenItsReadBackFails() {
+        var table = new Table();
+        var cache = new CachedImageStore(table, () -> { });
+        cache.put(image("r:1", "one"));
+        Instant created = cache.get("r:1").orElseThrow().created();
+        table.failReads = true;
+        cache.put(image("r:1", "two"));
+        cache.put(image("r:2", "three"));
+        assertEquals(digest("two"), cache.get("r:1").orElseThrow().configDigest());
+        assertEquals(created, cache.get("r:1").orElseThrow().created(), "the created time kept, as the table keeps it");
+        assertEquals(List.of("r:1", "r:2"), cache.list().stream().map(ImageRecord::name).toList());
+        assertEquals(table.rows.keySet().stream().toList(), cache.list().stream().map(ImageRecord::name).toList());
     }
 }
