@@ -252,24 +252,26 @@ public final class Unpacker {
      * parent says nothing of the layers under it: each is awaited in turn.
      */
     private List<Path> lowerLayers(ChainId parent, LayerRef layer, FlightContext context) {
+        long deadline = System.nanoTime() + limits.lowerLayerWait().toNanos(); // one wait for the whole chain
         List<Path> dirs = new ArrayList<>();
         ChainId next = parent;
         while (next != null) {
-            SnapshotInfo below = awaitCommitted(next, layer, context);
+            SnapshotInfo below = awaitCommitted(next, layer, context, deadline);
             dirs.add(below.directory());
             next = below.parent();
         }
         return dirs;
     }
 
-    private SnapshotInfo awaitCommitted(ChainId id, LayerRef layer, FlightContext context) {
+    private SnapshotInfo awaitCommitted(ChainId id, LayerRef layer, FlightContext context, long deadline) {
         CompletableFuture<SnapshotInfo> signal = commits.computeIfAbsent(id, k -> new CompletableFuture<>());
         snapshotter.stat(id).ifPresent(signal::complete); // committed before we registered
         try {
-            SnapshotInfo info = signal.get(limits.lowerLayerWait().toMillis(), TimeUnit.MILLISECONDS);
+            SnapshotInfo info = signal.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             commits.remove(id, signal);
             return info;
         } catch (TimeoutException e) {
+            commits.remove(id, signal);
             throw new SinglepullException(ErrorKind.DEADLINE_EXCEEDED, "layer " + layer.blob() + " links to or lists"
                     + " directories of the layers below it, and chain " + id + " below it was not unpacked within "
                     + limits.lowerLayerWait(), e);
