@@ -86,10 +86,6 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    /**
-     * Opens the root of {@code config} to serve it: finishes what a crash left (snapshot commits and removals,
-     * broken ingests) and starts removing stale ingests. FAILED_PRECONDITION when another process holds the root.
-     */
     /** The configured gzip decoder as it resolves here; FAILED_PRECONDITION when it asks for one not usable here. */
     private static GzipDecoder gzipDecoder(ShimConfig config) {
         try {
@@ -99,6 +95,10 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens the root of {@code config} to serve it: finishes what a crash left (snapshot commits and removals,
+     * broken ingests) and starts removing stale ingests. FAILED_PRECONDITION when another process holds the root.
+     */
     public static Node open(ShimConfig config, FlightListener listener) {
         return open(config, listener, RegistryListener.NONE);
     }

@@ -62,8 +62,15 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
                             .setImage(ImageSpec.newBuilder().setImage(image)).build());
                 }
                 ListImagesProbe probe = probeMillis > 0 ? ListImagesProbe.start(cri.images(), probeMillis) : null;
-                Round result = runRound(cri.images());
-                String probed = probe == null ? "" : " " + probe.stop();
+                Round result;
+                String probed = "";
+                try {
+                    result = runRound(cri.images());
+                } finally {
+                    if (probe != null) {
+                        probed = " " + probe.stop();
+                    }
+                }
                 System.out.printf(Locale.ROOT,
                         "round %d/%d: n=%d wall=%.3fs p50=%.3fs p99=%.3fs max=%.3fs failures=%d%s%s%n",
                         round, repeat, concurrency, result.wallSeconds, result.percentile(50), result.percentile(99),

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32;
 import java.util.zip.ZipException;
 
@@ -41,7 +42,7 @@ final class IsalGzipInputStream extends InputStream {
     private boolean firstMember = true;
     private final CRC32 headerCrc = new CRC32();
     private boolean finished;
-    private volatile boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     IsalGzipInputStream(IsalInflate isal, InputStream source) {
         this(isal, source, DEFAULT_BUFFER, DEFAULT_BUFFER);
@@ -75,7 +76,7 @@ final class IsalGzipInputStream extends InputStream {
     @Override
     public synchronized int read(byte[] b, int off, int len) throws IOException {
         java.util.Objects.checkFromIndexSize(off, len, b.length);
-        if (closed) {
+        if (closed.get()) {
             throw new IOException("stream closed");
         }
         if (len == 0) {
@@ -234,10 +235,9 @@ final class IsalGzipInputStream extends InputStream {
      */
     @Override
     public void close() throws IOException {
-        if (closed) {
-            return;
+        if (!closed.compareAndSet(false, true)) {
+            return; // closed already, or closing on another thread
         }
-        closed = true;
         try {
             source.close();
         } finally {

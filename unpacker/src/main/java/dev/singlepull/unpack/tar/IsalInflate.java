@@ -62,6 +62,8 @@ final class IsalInflate {
             reason = loaded.selfTest();
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             reason = "libisal.so.2 cannot be loaded (Debian package libisal2): " + e.getMessage();
+        } catch (IllegalCallerException e) {
+            reason = "native access is not enabled for this code (--enable-native-access): " + e.getMessage();
         }
         LOADED = reason == null ? Optional.of(loaded) : Optional.empty();
         UNAVAILABLE = reason;
