@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * hashed prefix. For one flight's work; not reusable.
  */
 final class RangedDownload {
-    private record Part(long from, long end) { }
+    record Part(long from, long end) { }
 
     private final RegistryClient registry;
     private final ImageRef ref;
@@ -65,10 +65,8 @@ final class RangedDownload {
      * server does not serve ranges. Throws the first part's failure (the other parts are stopped).
      */
     boolean run(ContentWriter writer) throws InterruptedException {
-        var parts = new ConcurrentLinkedQueue<Part>();
-        for (long at = writer.offset(); at < blob.size(); at += policy.partBytes()) {
-            parts.add(new Part(at, Math.min(blob.size(), at + policy.partBytes())));
-        }
+        var parts = new ConcurrentLinkedQueue<>(plan(writer.offset(), writer.written(), blob.size(),
+                policy.partBytes()));
         ctx.onCancel(this::stop);
         int workers = Math.min(policy.streams(), parts.size());
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -97,6 +95,36 @@ final class RangedDownload {
         }
         ctx.throwIfCancelled();
         return !rangesIgnored.get();
+    }
+
+    /**
+     * The parts to fetch: the gaps between {@code offset} and {@code size} that {@code written} (extents already in
+     * the ingest, from before a crash or close) leaves, each cut into parts of at most {@code partBytes}.
+     */
+    static List<Part> plan(long offset, List<ContentWriter.Extent> written, long size, long partBytes) {
+        List<Part> parts = new ArrayList<>();
+        long at = offset;
+        for (ContentWriter.Extent have : written) {
+            cut(parts, at, Math.min(have.start(), size), partBytes);
+            at = Math.max(at, have.end());
+        }
+        cut(parts, at, size, partBytes);
+        return parts;
+    }
+
+    private static void cut(List<Part> parts, long from, long to, long partBytes) {
+        for (long at = from; at < to; at += partBytes) {
+            parts.add(new Part(at, Math.min(to, at + partBytes)));
+        }
+    }
+
+    /** The bytes {@link #plan} leaves to fetch. */
+    static long missing(long offset, List<ContentWriter.Extent> written, long size) {
+        long missing = size - offset;
+        for (ContentWriter.Extent have : written) {
+            missing -= Math.min(have.end(), size) - Math.min(Math.max(have.start(), offset), size);
+        }
+        return missing;
     }
 
     /** The host the parts came from (the last one, should mirrors differ). */
