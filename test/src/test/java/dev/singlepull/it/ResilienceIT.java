@@ -116,7 +116,8 @@ class ResilienceIT {
         TestImages.push(registry, SmallImages.of("it/breaker", "v1", 604));
         try (ProxyServer proxy = ProxyServer.start(registry);
              SinglepullServer server = SinglepullServer.start(b -> b.metricsAddress("127.0.0.1:0")
-                     .registry(r -> r.withCircuitBreaker(3, Duration.ofMinutes(5))
+                     // a 1 ms slice: every retry, 20 ms apart, counts (with the default second they would count once)
+                     .registry(r -> r.withCircuitBreaker(3, Duration.ofMillis(1), Duration.ofMinutes(5))
                              .withRetries(4, Duration.ofMillis(20), Duration.ofSeconds(30))))) {
             proxy.failWith(ProxyServer.any(), 503, FaultPlan.ALWAYS);
             String ref = proxy.hostPort() + "/it/breaker:v1";
