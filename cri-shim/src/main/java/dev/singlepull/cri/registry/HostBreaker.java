@@ -82,17 +82,16 @@ final class HostBreaker {
     }
 
     /**
-     * An attempt failed (connection error, timeout, 5xx). True when this failure opened the circuit: it was the
-     * threshold's counted failure, or the probe of a half-open circuit.
+     * An attempt failed (connection error, timeout, 5xx). True when this failure opened a closed circuit (the
+     * threshold's counted failure); a failed probe opens the half-open circuit again, which is the same outage.
      */
     synchronized boolean failure(Permit permit) {
         long now = clock.getAsLong();
         if (state == State.HALF_OPEN) {
-            if (!permit.probe()) {
-                return false; // a request from before the circuit opened; the probe decides
+            if (permit.probe()) {
+                open(now);
             }
-            open(now);
-            return true;
+            return false; // else a request from before the circuit opened: the probe decides
         }
         if (state == State.OPEN) {
             return false; // sent before the circuit opened: its cause is counted already
