@@ -19,13 +19,16 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The containerd fixture on its own, with containerd's built-in overlayfs snapshotter: containerd pulls the busybox
  * images from the test registry itself, runs a host-network pod, and the container sees the image's layers merged
  * (the top layer's file, not the file it whites out); exec works; everything is removed again, and closing the
- * fixture leaves no shim, mount or directory behind, even after containerd crashed with a pod running.
+ * fixture leaves no shim, mount or directory behind, even after containerd crashed with a pod running; what a dead
+ * JVM left running is cleaned up by the next start.
  */
+@Timeout(180)
 class ContainerdFixtureIT {
     private static RegistryProcess registry;
     private static PushedImage pause;
@@ -111,6 +114,31 @@ class ContainerdFixtureIT {
             assertFalse(ContainerdProcess.mountsBelow(dir).isEmpty(), "the rootfs mounts outlive containerd");
         }
         shimSockets.forEach(socket -> assertFalse(Files.exists(socket), "the killed shim's socket is removed"));
+        assertNothingLeftOf(dir);
+    }
+
+    @Test
+    void theNextStartCleansUpAfterAnInstanceWhoseJvmDied() {
+        Path dir;
+        long pid;
+        try (ContainerdProcess containerd = startContainerd()) {
+            dir = containerd.dir();
+            pid = containerd.pid();
+            CriPods pods = containerd.pods();
+            CriPods.Pod pod = pods.runPod("abandoned");
+            pods.runContainer(pod, "main", pods.pullImage(layered.reference()));
+            containerd.abandon();
+        }
+        assertTrue(Files.exists(dir), "an abandoned instance keeps running");
+        assertTrue(ProcessHandle.of(pid).isPresent());
+        try (ContainerdProcess next = startContainerd()) {
+            assertTrue(next.isAlive());
+        }
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "its containerd is killed");
+        assertNothingLeftOf(dir);
+    }
+
+    private static void assertNothingLeftOf(Path dir) {
         assertFalse(Files.exists(dir), "the fixture's directory is deleted");
         assertEquals(List.of(), ContainerdProcess.mountsBelow(dir), "nothing stays mounted");
         assertEquals(List.of(), ContainerdProcess.shimsOf(dir.resolve("containerd.sock")), "no shim survives");
