@@ -2,6 +2,7 @@ package dev.singlepull.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.singlepull.api.cri.v1.ContainerState;
@@ -136,6 +137,32 @@ class ContainerdFixtureIT {
         }
         assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "its containerd is killed");
         assertNothingLeftOf(dir);
+    }
+
+    @Test
+    void aProxySnapshotterIsRegisteredAndTheCriPluginUsesIt() {
+        Path socket = Path.of(System.getProperty("java.io.tmpdir"), "no-snapshotter-" + ProcessHandle.current().pid()
+                + ".sock");
+        try (ContainerdProcess containerd = ContainerdProcess.builder().plainHttpRegistry(registry.hostPort())
+                .sandboxImage(pause.reference()).proxySnapshotter("it-proxy", socket).start()) {
+            assertEquals("it-proxy", containerd.snapshotter());
+            assertTrue(containerd.ctr("plugins", "ls").lines()
+                    .anyMatch(line -> line.matches("io\\.containerd\\.snapshotter\\.v1\\s+it-proxy\\s.*ok\\s*")),
+                    "the proxy plugin is loaded");
+            // nothing serves the socket: the pull fails when containerd unpacks into the proxy
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> containerd.pods().pullImage(layered.reference()));
+            assertTrue(e.getMessage().contains(socket.toString()), e.getMessage());
+        }
+    }
+
+    @Test
+    void aContainerdThatCannotStartFailsWithItsLog() {
+        // a proxy plugin may not take the name of a built-in snapshotter: containerd refuses to start
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ContainerdProcess.builder()
+                .proxySnapshotter("overlayfs", Path.of("/nonexistent.sock")).start());
+        assertTrue(e.getMessage().contains("exited"), e.getMessage());
+        assertTrue(e.getMessage().contains("--- containerd"), "the message quotes containerd's log: " + e.getMessage());
     }
 
     private static void assertNothingLeftOf(Path dir) {
