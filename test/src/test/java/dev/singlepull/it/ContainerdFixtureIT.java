@@ -80,6 +80,12 @@ class ContainerdFixtureIT {
                     listing.stdout());
             assertFalse(listing.stdout().contains("gone.txt"), listing.stdout());
 
+            IllegalStateException unknownImage = assertThrows(IllegalStateException.class,
+                    () -> pods.createContainer(pod, "other", "it/never:pulled"));
+            assertTrue(unknownImage.getMessage().startsWith("CreateContainer other from it/never:pulled failed: "
+                    + "Status{code=NOT_FOUND"), unknownImage.getMessage());
+            assertTrue(unknownImage.getMessage().contains("--- containerd"), "with containerd's log tail");
+
             pods.stopContainer(container, 0);
             assertEquals(ContainerState.CONTAINER_EXITED, pods.containerStatus(container).getState());
             pods.removeContainer(container);
