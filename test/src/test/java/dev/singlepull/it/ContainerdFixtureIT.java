@@ -158,8 +158,13 @@ class ContainerdFixtureIT {
         Path socket = Path.of(System.getProperty("java.io.tmpdir"), "no-snapshotter-" + ProcessHandle.current().pid()
                 + ".sock");
         try (ContainerdProcess containerd = ContainerdProcess.builder().plainHttpRegistry(registry.hostPort())
-                .sandboxImage(pause.reference()).proxySnapshotter("it-proxy", socket).start()) {
+                .sandboxImage(pause.reference()).proxySnapshotter("it-proxy", socket).snapshotAnnotations(true)
+                .start()) {
             assertEquals("it-proxy", containerd.snapshotter());
+            String criConfig = containerd.logText().lines().filter(line -> line.contains("Start cri plugin with config"))
+                    .findFirst().orElseThrow();
+            assertTrue(criConfig.contains("Snapshotter:it-proxy") && criConfig.contains(
+                    "DisableSnapshotAnnotations:false"), criConfig);
             assertTrue(containerd.ctr("plugins", "ls").lines()
                     .anyMatch(line -> line.matches("io\\.containerd\\.snapshotter\\.v1\\s+it-proxy\\s.*ok\\s*")),
                     "the proxy plugin is loaded");
