@@ -144,32 +144,57 @@ class CompareContainerdBench {
     }
 
     /**
-     * The cost of singlepull's snapshot durability, as its own line: the large image's cold single pull with
-     * {@code snapshot_sync} none (what containerd does: no sync of unpacked files) and syncfs (singlepull's
-     * default), each on a service of its own, warmed up by one pull first. {@code -Dbench.only=durability} runs this
+     * The cost of singlepull's snapshot durability, as its own table: the large image's cold single pull with
+     * {@code snapshot_sync} none (what containerd does: no sync of unpacked files), syncfs (singlepull's default),
+     * and syncfs without the write-behind that overlaps the flush with the unpack; each on a service of its own,
+     * warmed up by one pull first. {@code -Dbench.only=durability} runs this
      * table alone.
      */
     private void durabilityCost(PushedImage large, int rounds) throws Exception {
         Process none = BenchProcesses.serve(dir, "sp-none", "--snapshot-sync", "none");
         Process syncfs = BenchProcesses.serve(dir, "sp-syncfs", "--snapshot-sync", "syncfs");
+        Process noWriteBehind = BenchProcesses.serve(dir, "sp-syncfs-nowb",
+                java.util.Map.of("SINGLEPULL_JAVA_OPTS", "-Dsinglepull.writeBehind=false"), "--snapshot-sync", "syncfs");
         try {
             String run = BenchImages.label(large) + ", 1 pull";
-            var unsynced = new Service("singlepull, snapshot_sync none", BenchProcesses.socket(dir, "sp-none"),
-                    none.pid());
-            var synced = new Service("singlepull, snapshot_sync syncfs", BenchProcesses.socket(dir, "sp-syncfs"),
-                    syncfs.pid());
-            loadTest(unsynced, large.reference(), 1, false); // warm-up pulls, not timed: both services run warm
-            loadTest(synced, large.reference(), 1, false);
-            Row without = measure(run, unsynced, rounds, () -> loadTest(unsynced, large.reference(), 1, false));
-            Row with = measure(run, synced, rounds, () -> loadTest(synced, large.reference(), 1, false));
-            System.out.printf(Locale.ROOT, "%n| durability (%s, cold, median) | wall | cost |%n|---|---|---|%n"
-                    + "| snapshot_sync none (containerd's terms) | %.2f s | |%n"
-                    + "| snapshot_sync syncfs (default) | %.2f s | +%.2f s (%.2fx) |%n", run, without.wall(),
-                    with.wall(), with.wall() - without.wall(), with.wall() / without.wall());
+            List<Service> services = List.of(
+                    new Service("snapshot_sync none", BenchProcesses.socket(dir, "sp-none"), none.pid()),
+                    new Service("snapshot_sync syncfs", BenchProcesses.socket(dir, "sp-syncfs"), syncfs.pid()),
+                    new Service("syncfs, no write-behind", BenchProcesses.socket(dir, "sp-syncfs-nowb"),
+                            noWriteBehind.pid()));
+            List<List<Double>> walls = new ArrayList<>();
+            List<Double> cpu = new ArrayList<>();
+            for (Service service : services) {
+                loadTest(service, large.reference(), 1, false); // warm-up pulls, not timed: every service runs warm
+                walls.add(new ArrayList<>());
+                cpu.add(0.0);
+            }
+            for (int i = 0; i < rounds; i++) { // rounds interleaved, so a slow spell of the disk hits all alike
+                for (int k = 0; k < services.size(); k++) {
+                    Service service = services.get(k);
+                    double cpu0 = ProcStats.cpuSeconds(service.pid());
+                    walls.get(k).add(loadTest(service, large.reference(), 1, false));
+                    cpu.set(k, cpu.get(k) + ProcStats.cpuSeconds(service.pid()) - cpu0);
+                }
+            }
+            System.out.printf(Locale.ROOT, "%n| durability (%s, cold, median of %d, interleaved) | wall | / none "
+                    + "| service CPU |%n|---|---|---|---|%n", run, rounds);
+            double base = median(walls.getFirst());
+            for (int k = 0; k < services.size(); k++) {
+                System.out.printf(Locale.ROOT, "| %s | %.2f s | %.2fx | %.1f s |   walls=%s%n", services.get(k).name(),
+                        median(walls.get(k)), median(walls.get(k)) / base, cpu.get(k) / rounds, walls.get(k));
+            }
         } finally {
             BenchProcesses.stop(none);
             BenchProcesses.stop(syncfs);
+            BenchProcesses.stop(noWriteBehind);
         }
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        sorted.sort(Double::compare);
+        return sorted.get(sorted.size() / 2);
     }
 
     private static void print(List<Row> rows) {

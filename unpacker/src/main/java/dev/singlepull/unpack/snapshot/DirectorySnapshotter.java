@@ -81,7 +81,8 @@ public final class DirectorySnapshotter implements Snapshotter {
         this.store = Objects.requireNonNull(store, "store");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.sync = effective(Objects.requireNonNull(sync, "sync"));
-        this.writeBehind = this.sync == SnapshotSync.SYNCFS && recover ? new WriteBehind(snapshots) : null;
+        this.writeBehind = this.sync == SnapshotSync.SYNCFS && recover && WriteBehind.enabled()
+                ? new WriteBehind(snapshots) : null;
         try {
             Files.createDirectories(snapshots);
         } catch (IOException e) {

@@ -30,6 +30,14 @@ final class WriteBehind {
     private Thread flusher; // guarded by lock
     private boolean failed; // guarded by lock: a failure is logged once
 
+    /**
+     * False only with {@code -Dsinglepull.writeBehind=false}: for the benchmark that measures what write-behind
+     * saves (docs/BENCHMARKS.md), not a setting.
+     */
+    static boolean enabled() {
+        return !"false".equals(System.getProperty("singlepull.writeBehind"));
+    }
+
     /** Flushes the filesystem that holds {@code dir}. */
     WriteBehind(Path dir) {
         this.dir = dir;
