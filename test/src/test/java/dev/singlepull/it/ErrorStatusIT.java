@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.singlepull.api.cri.v1.ExecSyncRequest;
+import dev.singlepull.api.cri.v1.RunPodSandboxRequest;
+import dev.singlepull.api.cri.v1.VersionRequest;
 import dev.singlepull.cri.cli.CriClient;
 import dev.singlepull.it.fixture.Cri;
 import dev.singlepull.it.fixture.PushedImage;
@@ -76,6 +79,19 @@ class ErrorStatusIT {
             var e = assertThrows(StatusRuntimeException.class,
                     () -> cri.images().pullImage(Cri.pull("127.0.0.1:" + closedPort + "/it/x:v1")));
             assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+        }
+    }
+
+    @Test
+    void runtimeCallsBesideVersionAreUnimplemented() {
+        try (CriClient cri = server.client()) {
+            assertEquals("singlepull", cri.runtime().version(VersionRequest.getDefaultInstance()).getRuntimeName());
+            var e = assertThrows(StatusRuntimeException.class,
+                    () -> cri.runtime().runPodSandbox(RunPodSandboxRequest.getDefaultInstance()));
+            assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
+            var exec = assertThrows(StatusRuntimeException.class,
+                    () -> cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId("c").build()));
+            assertEquals(Status.Code.UNIMPLEMENTED, exec.getStatus().getCode());
         }
     }
 

@@ -1,12 +1,10 @@
 package dev.singlepull.load;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import dev.singlepull.cri.cli.CriClient;
+import dev.singlepull.it.fixture.ContainerdProcess;
 import dev.singlepull.it.fixture.Cri;
 import dev.singlepull.it.fixture.PushedImage;
 import dev.singlepull.it.fixture.RegistryProcess;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +34,7 @@ class CompareContainerdBench {
 
     @Test
     void sideBySide() throws Exception {
-        assumeTrue(Files.isExecutable(ContainerdProcess.BINARY), "containerd is not installed");
+        ContainerdProcess.assumeUsable();
         int rounds = Integer.getInteger("bench.rounds", 3);
         registry = RegistryProcess.start();
         try {
@@ -45,8 +43,8 @@ class CompareContainerdBench {
             PushedImage medium = images.medium();
             PushedImage large = images.large();
             List<Row> rows = new ArrayList<>();
-            try (ContainerdProcess containerd = ContainerdProcess.start(Files.createDirectories(dir.resolve("ctr")),
-                    registry.hostPort())) {
+            try (ContainerdProcess containerd = ContainerdProcess.builder().plainHttpRegistry(registry.hostPort())
+                    .start()) {
                 Process singlepull = BenchProcesses.serve(dir, "sp", "--snapshot-sync", "none");
                 try {
                     List<Service> services = List.of(
