@@ -14,6 +14,8 @@ import dev.singlepull.cri.pull.PullPipeline;
 import dev.singlepull.cri.registry.RegistryClient;
 import dev.singlepull.cri.registry.RegistryListener;
 import dev.singlepull.cri.server.RootLock;
+import dev.singlepull.cri.image.RuntimeRegistration;
+import dev.singlepull.cri.runtime.ContainerdRegistration;
 import dev.singlepull.cri.snapshots.ProxySnapshotter;
 import dev.singlepull.dedup.FlightInfo;
 import dev.singlepull.dedup.FlightListener;
@@ -50,6 +52,7 @@ public final class Node implements AutoCloseable {
     private final IngestJanitor janitor;
     private final GarbageCollector gc;
     private final ProxySnapshotter runtimeSnapshots;
+    private final ContainerdRegistration registration;
 
     private Node(ShimConfig config, FlightListener listener, RegistryListener registryListener, boolean inspect) {
         Path root = config.root().toAbsolutePath();
@@ -75,7 +78,10 @@ public final class Node implements AutoCloseable {
             this.gc = new GarbageCollector(db,
                     List.of(LocalContentStore.collectorFor(content), snapshots.collector()));
             this.runtimeSnapshots = inspect ? null : new ProxySnapshotter(root, db, snapshots, gc);
-            this.images = new ImageService(pipeline, db, content, gc, root);
+            this.registration = inspect || !config.runtime().registers() ? null
+                    : new ContainerdRegistration(config.runtime(), db, content, listener);
+            this.images = new ImageService(pipeline, db, content, gc, root,
+                    registration == null ? RuntimeRegistration.NONE : registration);
             this.check = new StoreCheck(content, snapshots, db, gc);
             this.janitor = started = inspect ? null : IngestJanitor.start(content, config.staleIngestAge());
         } catch (RuntimeException e) {
@@ -169,6 +175,11 @@ public final class Node implements AutoCloseable {
         return runtimeSnapshots;
     }
 
+    /** The registration of images in containerd, when {@code [runtime] containerd_address} is set. */
+    public java.util.Optional<ContainerdRegistration> registration() {
+        return java.util.Optional.ofNullable(registration);
+    }
+
     /** Live flights of every tier. */
     public List<FlightInfo> flights() {
         List<FlightInfo> all = new ArrayList<>(pipeline.flights());
@@ -181,6 +192,9 @@ public final class Node implements AutoCloseable {
         try {
             if (janitor != null) {
                 janitor.close();
+            }
+            if (registration != null) {
+                registration.close();
             }
             content.close();
             db.close();

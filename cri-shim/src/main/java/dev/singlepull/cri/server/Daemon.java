@@ -71,6 +71,12 @@ public final class Daemon implements AutoCloseable {
                     new RuntimeVersionService(version),
                     new AdminGrpcService(node::flights, node.images()::pullProgress, node::collectGarbage,
                             node::fsck)), QUICK_METHODS);
+            // containerd may have lost what it was given (reinstalled, root wiped): give it again what it lacks
+            node.registration().ifPresent(r -> Thread.ofVirtual().name("containerd-reregistration").start(() -> {
+                int images = r.registerAll();
+                System.getLogger(Daemon.class.getName()).log(System.Logger.Level.INFO,
+                        "containerd: {0} image(s) checked at start-up", images);
+            }));
             return new Daemon(node, server, metrics, snapshotsServer, snapshots);
         } catch (RuntimeException e) {
             snapshotsServer.ifPresent(UnixSocketServer::close);
