@@ -175,10 +175,14 @@ class ContainerdSnapshotterIT {
     }
 
     private static void await(String what, BooleanSupplier condition) {
+        await(what, condition, () -> "");
+    }
+
+    private static void await(String what, BooleanSupplier condition, java.util.function.Supplier<String> context) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 30 s: " + what);
+                throw new AssertionError("not within 30 s: " + what + "\n" + context.get());
             }
             try {
                 Thread.sleep(50);
@@ -270,6 +274,22 @@ class ContainerdSnapshotterIT {
     }
 
     @Test
+    void anImageSharingALayerWithASandboxContainerdUnpackedFirstRunsOnTopOfIt() {
+        try (Node node = Node.start(true)) {
+            // as kubelet does: the sandbox first (containerd pulls and unpacks it itself), then the image
+            CriPods pods = node.containerd().pods();
+            CriPods.Pod pod = pods.runPod("sandbox-first");
+            assertEquals(2L, node.calls().get("Commit"), "containerd committed both sandbox layers: " + node.calls());
+            String imageId = node.pull(layered.reference());
+            String container = pods.runContainer(pod, "main", imageId);
+            pods.awaitLog(pod, "main", text -> text.contains(BusyboxImages.TOP_TEXT), Duration.ofSeconds(20));
+            assertLayeredImageRuns(pods, container);
+            assertFalse(overlaysOn(node.singlepull().root().resolve("snapshots")).isEmpty(),
+                    "the upper layers are singlepull's directories");
+        }
+    }
+
+    @Test
     void aRestartOfContainerdThenOfSinglepullKeepsPodsAndImages() {
         try (Node node = Node.start(true)) {
             String imageId = node.pull(layered.reference());
@@ -298,7 +318,8 @@ class ContainerdSnapshotterIT {
             node.containerd().ctr(rm.toArray(String[]::new));
             await("containerd forgets the image", () -> !node.containerdHasImage(imageId));
             node.restartSinglepull();
-            await("singlepull registers the image again at start-up", () -> node.containerdHasImage(imageId));
+            await("singlepull registers the image again at start-up", () -> node.containerdHasImage(imageId),
+                    node.containerd()::logTail);
         }
     }
 

@@ -15,14 +15,22 @@ import java.util.Objects;
  * @param kind      what it is
  * @param directory its directory relative to the root, holding {@code fs} (and {@code work} while active)
  * @param labels    the runtime's labels on it
+ * @param layer     for a committed snapshot that stands for one of singlepull's layers over a parent the runtime
+ *                  made itself (an alias), that layer's ChainID: its files are the layer's; otherwise null
  */
 public record RuntimeSnapshot(String name, String parent, Kind kind, String directory, Map<String, String> labels,
-                              Instant created, Instant updated) {
+                              Instant created, Instant updated, String layer) {
     public RuntimeSnapshot {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(directory, "directory");
         labels = Map.copyOf(labels);
+    }
+
+    /** A snapshot with files of its own (not an alias of a layer). */
+    public RuntimeSnapshot(String name, String parent, Kind kind, String directory, Map<String, String> labels,
+                           Instant created, Instant updated) {
+        this(name, parent, kind, directory, labels, created, updated, null);
     }
 
     /** What a runtime snapshot is; the names are containerd's snapshot kinds. */

@@ -75,6 +75,7 @@ final class SchemaMigrations {
                         parent     TEXT,
                         kind       TEXT    NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
                         directory  TEXT    NOT NULL,
+                        layer      TEXT,
                         created_ms INTEGER NOT NULL,
                         updated_ms INTEGER NOT NULL
                     )""",

@@ -185,6 +185,9 @@ final class SqliteMetadataDb implements MetadataDb {
             }
             for (String[] runtime : graph.runtimeSnapshots()) {
                 marker.snapshotRoot(runtime[0]); // a running container's layers stay while it runs
+                if (runtime[2] != null) {
+                    marker.snapshotRoot(runtime[2]); // the layer an alias stands for
+                }
             }
             return marker.mark();
         });
@@ -239,10 +242,10 @@ final class SqliteMetadataDb implements MetadataDb {
                 }
             }
             List<String[]> runtime = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT name, parent FROM runtime_snapshots");
+            try (PreparedStatement ps = c.prepareStatement("SELECT name, parent, layer FROM runtime_snapshots");
                  ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    runtime.add(new String[] {rs.getString(1), rs.getString(2)});
+                    runtime.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
                 }
             }
             return new Graph(images, labels, parents, runtime);

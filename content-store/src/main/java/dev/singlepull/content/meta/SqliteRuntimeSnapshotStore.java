@@ -22,7 +22,7 @@ import java.util.Optional;
  * Thread-safe.
  */
 final class SqliteRuntimeSnapshotStore implements RuntimeSnapshotStore {
-    private static final String COLUMNS = "name, parent, kind, directory, created_ms, updated_ms";
+    private static final String COLUMNS = "name, parent, kind, directory, created_ms, updated_ms, layer";
 
     private final SqliteConnections db;
     private final Clock clock;
@@ -38,13 +38,14 @@ final class SqliteRuntimeSnapshotStore implements RuntimeSnapshotStore {
         int inserted = db.writeDurably("insert runtime snapshot " + s.name(), c -> {
             int rows;
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO runtime_snapshots (" + COLUMNS + ") "
-                    + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING")) {
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING")) {
                 ps.setString(1, s.name());
                 ps.setString(2, s.parent());
                 ps.setString(3, s.kind().dbName());
                 ps.setString(4, s.directory());
                 ps.setLong(5, s.created() != null ? s.created().toEpochMilli() : now);
                 ps.setLong(6, s.updated() != null ? s.updated().toEpochMilli() : now);
+                ps.setString(7, s.layer());
                 rows = ps.executeUpdate();
             }
             if (rows == 1) {
@@ -206,7 +207,8 @@ final class SqliteRuntimeSnapshotStore implements RuntimeSnapshotStore {
         List<long[]> times = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                raw.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)});
+                raw.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                        rs.getString(7)});
                 times.add(new long[] {rs.getLong(5), rs.getLong(6)});
             }
         }
@@ -214,7 +216,7 @@ final class SqliteRuntimeSnapshotStore implements RuntimeSnapshotStore {
         for (int i = 0; i < raw.size(); i++) {
             String[] r = raw.get(i);
             out.add(new RuntimeSnapshot(r[0], r[1], kind(r[0], r[2]), r[3], readLabels(c, r[0]),
-                    Instant.ofEpochMilli(times.get(i)[0]), Instant.ofEpochMilli(times.get(i)[1])));
+                    Instant.ofEpochMilli(times.get(i)[0]), Instant.ofEpochMilli(times.get(i)[1]), r[4]));
         }
         return out;
     }

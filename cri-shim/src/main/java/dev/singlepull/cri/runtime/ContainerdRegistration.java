@@ -16,7 +16,9 @@ import dev.singlepull.api.containerd.images.v1.GetImageRequest;
 import dev.singlepull.api.containerd.images.v1.Image;
 import dev.singlepull.api.containerd.images.v1.UpdateImageRequest;
 import dev.singlepull.api.containerd.leases.v1.CreateRequest;
+import dev.singlepull.api.containerd.leases.v1.AddResourceRequest;
 import dev.singlepull.api.containerd.leases.v1.DeleteRequest;
+import dev.singlepull.api.containerd.leases.v1.Resource;
 import dev.singlepull.api.containerd.snapshots.v1.PrepareSnapshotRequest;
 import dev.singlepull.api.containerd.snapshots.v1.RemoveSnapshotRequest;
 import dev.singlepull.api.containerd.snapshots.v1.StatSnapshotRequest;
@@ -177,10 +179,10 @@ public final class ContainerdRegistration implements RuntimeRegistration, AutoCl
             ContainerdConnection.Stubs leased = containerd.stubs(lease);
             Map<Digest, Descriptor> targets = new LinkedHashMap<>();
             for (ImageRecord record : records) {
-                targets.computeIfAbsent(record.manifestDigest(), t -> writeDocuments(leased, t, id, top));
+                targets.computeIfAbsent(record.manifestDigest(), t -> writeDocuments(leased, lease, t, id, top));
             }
             for (int i = 0; i < chain.size(); i++) {
-                registerLayer(leased, chain.get(i), i == 0 ? "" : chain.get(i - 1));
+                registerLayer(leased, lease, chain.get(i), i == 0 ? "" : chain.get(i - 1));
             }
             Set<String> names = new LinkedHashSet<>();
             for (ImageRecord record : records) {
@@ -221,26 +223,33 @@ public final class ContainerdRegistration implements RuntimeRegistration, AutoCl
      * Writes the documents a name's {@code target} leads to (an index and its manifest, or a manifest) and the
      * config, with containerd's GC labels; returns the target's descriptor.
      */
-    private Descriptor writeDocuments(ContainerdConnection.Stubs stubs, Digest target, Digest config, String top) {
+    private Descriptor writeDocuments(ContainerdConnection.Stubs stubs, String lease, Digest target, Digest config,
+                                      String top) {
         byte[] targetBytes = read(target);
         String mediaType = mediaType(targetBytes);
         String manifest = db.labels(target).get(GC_MANIFEST);
-        writeBlob(stubs, config, read(config), Map.of(GC_SNAPSHOT + settings.snapshotter(), top));
+        writeBlob(stubs, lease, config, read(config), Map.of(GC_SNAPSHOT + settings.snapshotter(), top));
         if (manifest != null) {
             Digest m = Digest.parse(manifest);
-            writeBlob(stubs, m, read(m), Map.of(GC_CONFIG, config.toString()));
-            writeBlob(stubs, target, targetBytes, Map.of(GC_MANIFEST, manifest));
+            writeBlob(stubs, lease, m, read(m), Map.of(GC_CONFIG, config.toString()));
+            writeBlob(stubs, lease, target, targetBytes, Map.of(GC_MANIFEST, manifest));
         } else {
-            writeBlob(stubs, target, targetBytes, Map.of(GC_CONFIG, config.toString()));
+            writeBlob(stubs, lease, target, targetBytes, Map.of(GC_CONFIG, config.toString()));
         }
         return Descriptor.newBuilder().setMediaType(mediaType).setDigest(target.toString())
                 .setSize(targetBytes.length).build();
     }
 
-    /** Writes {@code bytes} as blob {@code digest} unless containerd has it, then sets {@code labels} on it. */
-    private void writeBlob(ContainerdConnection.Stubs stubs, Digest digest, byte[] bytes, Map<String, String> labels) {
+    /**
+     * Writes {@code bytes} as blob {@code digest} unless containerd has it, then sets {@code labels} on it. A blob
+     * containerd already has is first added to the lease: nothing may reference it yet (its image was deleted, say),
+     * and a collection must not take it between this look and the image record that will.
+     */
+    private void writeBlob(ContainerdConnection.Stubs stubs, String lease, Digest digest, byte[] bytes,
+                           Map<String, String> labels) {
         boolean present;
         try {
+            protect(stubs, lease, digest.toString(), "content");
             stubs.content().info(InfoRequest.newBuilder().setDigest(digest.toString()).build());
             present = true;
         } catch (StatusRuntimeException e) {
@@ -308,8 +317,9 @@ public final class ContainerdRegistration implements RuntimeRegistration, AutoCl
      * Makes layer {@code chainId} (over {@code parent}) a snapshot containerd knows, unless it already is one: a
      * Prepare naming it as the target, which singlepull's snapshots service answers with ALREADY_EXISTS.
      */
-    private void registerLayer(ContainerdConnection.Stubs stubs, String chainId, String parent) {
+    private void registerLayer(ContainerdConnection.Stubs stubs, String lease, String chainId, String parent) {
         try {
+            protect(stubs, lease, chainId, "snapshots/" + settings.snapshotter());
             stubs.snapshots().stat(StatSnapshotRequest.newBuilder().setSnapshotter(settings.snapshotter())
                     .setKey(chainId).build());
             return;
@@ -359,6 +369,12 @@ public final class ContainerdRegistration implements RuntimeRegistration, AutoCl
         }
         call("update image " + name, () -> stubs.images().update(UpdateImageRequest.newBuilder().setImage(image)
                 .setUpdateMask(FieldMask.newBuilder().addPaths("target").addPaths("labels." + CRI_MANAGED)).build()));
+    }
+
+    /** Adds a resource to the lease, so containerd's collection keeps it while the registration runs. */
+    private void protect(ContainerdConnection.Stubs stubs, String lease, String id, String type) {
+        call("lease " + type + " " + id, () -> stubs.leases().addResource(AddResourceRequest.newBuilder().setId(lease)
+                .setResource(Resource.newBuilder().setId(id).setType(type)).build()));
     }
 
     private byte[] read(Digest digest) {

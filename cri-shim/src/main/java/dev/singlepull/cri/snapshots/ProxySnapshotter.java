@@ -94,6 +94,11 @@ public final class ProxySnapshotter {
         if (target != null && committedTarget(target, parent).isPresent()) {
             throw new SinglepullException(ErrorKind.ALREADY_EXISTS, "target snapshot " + target + " already exists");
         }
+        if (target != null && parent != null && aliasable(target, parent)) {
+            alias(target, parent);
+            throw new SinglepullException(ErrorKind.ALREADY_EXISTS, "target snapshot " + target + " already exists "
+                    + "(over " + parent + ")");
+        }
         if (find(key).isPresent()) {
             throw new SinglepullException(ErrorKind.ALREADY_EXISTS, "snapshot " + key + " already exists");
         }
@@ -126,6 +131,53 @@ public final class ProxySnapshotter {
             throw e;
         }
         return mountsOf(db.runtimeSnapshots().get(key).orElseThrow());
+    }
+
+    /**
+     * True if layer {@code target} is in the store and {@code parent} is a committed runtime snapshot with the same
+     * files as the layer's parent: one the runtime unpacked itself (or an alias) whose {@value #SNAPSHOT_REF} label
+     * is that parent's ChainID. A ChainID names the content of a whole stack, so the layer fits on it as well.
+     */
+    private boolean aliasable(String target, String parent) {
+        Optional<SnapshotRecord> layer = layer(target);
+        if (layer.isEmpty() || layer.get().parent() == null) {
+            return false;
+        }
+        return db.runtimeSnapshots().get(parent)
+                .filter(p -> p.kind() == Kind.COMMITTED && layer.get().parent().equals(p.labels().get(SNAPSHOT_REF)))
+                .isPresent();
+    }
+
+    /**
+     * Records a committed snapshot that stands for layer {@code target} over the runtime's own {@code parent}: its
+     * files are the layer's, its parent is {@code parent}. The runtime finds it by its {@value #SNAPSHOT_REF} label
+     * and parent, as for any target, and a collection keeps the layer while the alias exists.
+     */
+    private void alias(String target, String parent) {
+        long id = db.runtimeSnapshots().nextId();
+        String directory = AREA + "/" + id;
+        Path dir = root.resolve(directory);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw Trees.failure("cannot create " + dir, e);
+        }
+        String name = "singlepull-alias/" + id + "/" + target;
+        try {
+            gc.whileNotCollecting(() -> {
+                if (layer(target).isEmpty()) {
+                    throw SinglepullException.notFound("layer " + target + " is gone");
+                }
+                db.runtimeSnapshots().insert(new RuntimeSnapshot(name, parent, Kind.COMMITTED, directory,
+                        Map.of(SNAPSHOT_REF, target), null, null, target));
+                return null;
+            });
+        } catch (RuntimeException e) {
+            deleteQuietly(dir);
+            throw e;
+        }
+        LOG.log(System.Logger.Level.INFO, "snapshots: layer {0} stands over the runtime''s own {1} as {2}", target,
+                parent, name);
     }
 
     /** The mounts of the active snapshot or view {@code key}. */
@@ -243,6 +295,10 @@ public final class ProxySnapshotter {
     /** Bytes and inodes {@code name} uses by itself (its own directory, not its parents'). */
     public Trees.Usage usage(String name) {
         Optional<RuntimeSnapshot> s = db.runtimeSnapshots().get(name);
+        if (s.isPresent() && s.get().layer() != null) {
+            return layer(s.get().layer()).map(r -> new Trees.Usage(r.size(), r.inodes()))
+                    .orElse(new Trees.Usage(0, 0));
+        }
         if (s.isPresent()) {
             try {
                 return Trees.measure(directoryOf(s.get()).resolve("fs"));
@@ -304,7 +360,12 @@ public final class ProxySnapshotter {
         List<String> out = new ArrayList<>();
         for (String next = parent; next != null; ) {
             Optional<RuntimeSnapshot> s = db.runtimeSnapshots().get(next);
-            if (s.isPresent()) {
+            if (s.isPresent() && s.get().layer() != null) {
+                String layer = s.get().layer();
+                out.add(layerInfo(layer).orElseThrow(() -> SinglepullException.notFound("layer " + layer + " of "
+                        + "snapshot " + s.get().name() + " is gone")).directory().toString());
+                next = s.get().parent();
+            } else if (s.isPresent()) {
                 out.add(directoryOf(s.get()).resolve("fs").toString());
                 next = s.get().parent();
             } else {

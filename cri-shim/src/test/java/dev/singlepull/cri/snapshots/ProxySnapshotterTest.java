@@ -229,4 +229,30 @@ class ProxySnapshotterTest {
         assertEquals(Map.of("l", "v"), snapshots.stat("kept").labels());
         assertEquals(0, snapshots.cleanup());
     }
+
+    @Test
+    void aLayerOverTheRuntimesOwnCopyOfItsParentStandsThereAsAnAlias() throws IOException {
+        // the runtime unpacked the bottom layer itself (say, for its sandbox image) before singlepull had it
+        Path ownFs = Path.of(snapshots.prepare("extract-own", "", Map.of(ProxySnapshotter.SNAPSHOT_REF, "x"))
+                .getFirst().source());
+        snapshots.commit("k8s.io/2/own-base", "extract-own", Map.of(ProxySnapshotter.SNAPSHOT_REF, BASE));
+        String ref = ProxySnapshotter.SNAPSHOT_REF;
+        assertEquals(ErrorKind.ALREADY_EXISTS, kindOf(() -> snapshots.prepare("k8s.io/3/extract " + TOP,
+                "k8s.io/2/own-base", Map.of(ref, TOP))));
+        List<SnapshotEntry> found = snapshots.list(SnapshotFilters.anyOf(List.of(
+                "labels.\"" + ref + "\"==" + TOP + ",parent==\"k8s.io/2/own-base\"")));
+        assertEquals(1, found.size());
+        String alias = found.getFirst().name();
+        assertEquals(Kind.COMMITTED, found.getFirst().kind());
+        assertEquals(ErrorKind.ALREADY_EXISTS, kindOf(() -> snapshots.prepare("k8s.io/5/extract " + TOP,
+                "k8s.io/2/own-base", Map.of(ref, TOP))), "asked again, the same alias answers");
+        assertEquals(2, db.runtimeSnapshots().list().size(), "own base and one alias, nothing more");
+        assertEquals(db.snapshot(TOP).orElseThrow().size(), snapshots.usage(alias).size());
+
+        SnapshotMount m = snapshots.prepare("k8s.io/4/container", alias, Map.of()).getFirst();
+        assertEquals("lowerdir=" + layerDir(TOP) + ":" + ownFs, m.options().get(2),
+                "the layer's own files over the runtime's copy of its parent");
+        GarbageCollector.Result result = gc.collect();
+        assertEquals(List.of(LONE), result.removed().get("snapshot"), "the alias keeps its layer");
+    }
 }
