@@ -17,8 +17,9 @@ import java.util.Objects;
  * @param containerdAddress containerd's socket path, or empty: images are not registered in containerd
  * @param namespace         the containerd namespace (the CRI plugin's is {@code k8s.io})
  * @param snapshotter       the name containerd knows singlepull's snapshots service by
- * @param snapshotterSocket where the snapshots service listens: a path, empty for none, or null for
- *                          {@code snapshotter.sock} beside the CRI socket (which is the documented default)
+ * @param snapshotterSocket where the snapshots service listens: a path, empty for none, or null for beside the CRI
+ *                          socket ({@link ShimConfig#snapshotterSocket()}; {@code /run/singlepull/snapshotter.sock}
+ *                          by default)
  */
 public record RuntimeSettings(String containerdAddress, String namespace, String snapshotter,
                               String snapshotterSocket) {

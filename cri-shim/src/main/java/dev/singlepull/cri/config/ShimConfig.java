@@ -58,7 +58,7 @@ import java.util.function.UnaryOperator;
  * containerd_address = ""             # containerd's socket; "" (the default): images are not registered there
  * namespace = "k8s.io"
  * snapshotter = "singlepull"
- * snapshotter_socket = "/run/singlepull/snapshotter.sock"   # default: snapshotter.sock beside socket; "": none
+ * snapshotter_socket = "/run/singlepull/snapshotter.sock"   # default: beside socket (see snapshotterSocket()); "": none
  *
  * [registries."docker.io"]
  * mirrors = ["http://127.0.0.1:5000", "https://mirror.example.com"]
@@ -136,11 +136,19 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         return registry.insecure();
     }
 
-    /** Where the snapshots service listens, if it is served: as configured, or {@code snapshotter.sock} beside the socket. */
+    /**
+     * Where the snapshots service listens, if it is served: as configured, or beside the CRI socket, named
+     * {@code snapshotter.sock} beside {@code singlepull.sock} (so {@code /run/singlepull/snapshotter.sock} by default)
+     * and {@code NAME-snapshotter.sock} beside any other {@code NAME.sock}, so that services sharing a directory do not
+     * share it.
+     */
     public Optional<Path> snapshotterSocket() {
         String configured = runtime.snapshotterSocket();
         if (configured == null) {
-            return Optional.of(socket.toAbsolutePath().resolveSibling(RuntimeSettings.DEFAULT_SOCKET_NAME));
+            String name = socket.getFileName().toString();
+            String sibling = name.equals("singlepull.sock") ? RuntimeSettings.DEFAULT_SOCKET_NAME
+                    : name.replaceFirst("\\.sock$", "") + "-" + RuntimeSettings.DEFAULT_SOCKET_NAME;
+            return Optional.of(socket.toAbsolutePath().resolveSibling(sibling));
         }
         return configured.isBlank() ? Optional.empty() : Optional.of(Path.of(configured));
     }

@@ -48,7 +48,7 @@ class ServeCommandTest {
     @Test
     void runtimeFlagsSetTheRuntimeTier() throws Exception {
         ShimConfig defaults = parse("--socket", dir.resolve("cri.sock").toString());
-        assertEquals(java.util.Optional.of(dir.resolve("snapshotter.sock")), defaults.snapshotterSocket(),
+        assertEquals(java.util.Optional.of(dir.resolve("cri-snapshotter.sock")), defaults.snapshotterSocket(),
                 "by default the snapshots service listens beside the CRI socket");
         assertTrue(!defaults.runtime().registers());
         ShimConfig config = parse("--containerd-address", "/run/containerd/containerd.sock",

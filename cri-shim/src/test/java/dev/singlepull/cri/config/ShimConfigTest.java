@@ -177,8 +177,10 @@ class ShimConfigTest {
         assertTrue(config.runtime().registers());
         ShimConfig defaults = load("socket = \"/run/sp/cri.sock\"\n");
         assertEquals(RuntimeSettings.DEFAULTS, defaults.runtime());
-        assertEquals(java.util.Optional.of(Path.of("/run/sp/snapshotter.sock")), defaults.snapshotterSocket());
+        assertEquals(java.util.Optional.of(Path.of("/run/sp/cri-snapshotter.sock")), defaults.snapshotterSocket());
         assertEquals(java.util.Optional.empty(), load("[runtime]\nsnapshotter_socket = \"\"\n").snapshotterSocket());
+        assertEquals(java.util.Optional.of(Path.of("/run/singlepull/snapshotter.sock")),
+                load("socket = \"/run/singlepull/singlepull.sock\"\n").snapshotterSocket(), "the documented default");
         SinglepullException e = assertThrows(SinglepullException.class, () -> load("[runtime]\nsnapshoter = \"x\"\n"));
         assertTrue(e.getMessage().contains("snapshoter"), e.getMessage());
         assertThrows(SinglepullException.class, () -> load("[runtime]\nnamespace = \"\"\n"));

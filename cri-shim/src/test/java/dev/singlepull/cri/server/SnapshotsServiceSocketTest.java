@@ -71,7 +71,7 @@ class SnapshotsServiceSocketTest {
     void aRuntimeSeesTheLayersAndRunsOnThemAcrossARestart() throws Exception {
         Mount container;
         try (Daemon daemon = Daemon.start(config(), "test")) {
-            assertEquals(dir.resolve("snapshotter.sock"), daemon.snapshotterSocket().orElseThrow());
+            assertEquals(dir.resolve("cri-snapshotter.sock"), daemon.snapshotterSocket().orElseThrow());
             layer(daemon, BASE, null, "base.txt");
             layer(daemon, TOP, BASE, "top.txt");
             container = withClient(daemon, s -> {
