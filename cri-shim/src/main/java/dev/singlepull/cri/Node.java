@@ -184,6 +184,9 @@ public final class Node implements AutoCloseable {
     public List<FlightInfo> flights() {
         List<FlightInfo> all = new ArrayList<>(pipeline.flights());
         all.addAll(chains.flights());
+        if (registration != null) {
+            all.addAll(registration.flights());
+        }
         return all;
     }
 

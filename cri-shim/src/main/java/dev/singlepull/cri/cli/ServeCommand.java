@@ -79,8 +79,8 @@ final class ServeCommand implements Callable<Integer> {
     String containerdAddress;
 
     @Option(names = "--snapshotter-socket", paramLabel = "PATH",
-            description = "serve containerd's snapshots service here (default: snapshotter.sock beside the socket; "
-                    + "\"\" disables it)")
+            description = "serve containerd's snapshots service here (default: beside the socket, "
+                    + "/run/singlepull/snapshotter.sock as root; \"\" disables it)")
     String snapshotterSocket;
 
     @Option(names = "--snapshotter-name", paramLabel = "NAME",

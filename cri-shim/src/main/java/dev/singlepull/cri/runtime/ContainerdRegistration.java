@@ -407,6 +407,11 @@ public final class ContainerdRegistration implements RuntimeRegistration, AutoCl
         }
     }
 
+    /** Registrations running now. */
+    public List<dev.singlepull.dedup.FlightInfo> flights() {
+        return flights.flights();
+    }
+
     @Override
     public void close() {
         containerd.close();
