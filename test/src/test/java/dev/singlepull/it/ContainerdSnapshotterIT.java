@@ -38,6 +38,8 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,6 +49,7 @@ import org.junit.jupiter.api.Test;
  * itself (so the snapshots service also serves containerd's own unpack: Prepare, Mounts, Commit), and runs the
  * containers of singlepull's image on singlepull's layer directories.
  */
+@Timeout(300)
 class ContainerdSnapshotterIT {
     private static final String SNAPSHOTTER = "singlepull";
     private static RegistryProcess registry;
@@ -55,8 +58,9 @@ class ContainerdSnapshotterIT {
 
     @BeforeAll
     static void pushImages() {
-        ContainerdProcess.assumeUsable();
-        BusyboxImages.assumeBusybox();
+        if (ContainerdProcess.unusableBecause().isPresent() || !BusyboxImages.available()) {
+            return; // every test skips, saying why
+        }
         registry = RegistryProcess.start();
         // the sandbox image has a layer of its own, which containerd unpacks itself through the snapshots service
         ownPause = TestImages.push(registry, ImageSpec.builder("it/pause-own", "v1")
@@ -66,6 +70,12 @@ class ContainerdSnapshotterIT {
                         .withEntrypoint("/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"))
                 .build());
         layered = TestImages.push(registry, BusyboxImages.layered("it/busybox", "v1"));
+    }
+
+    @BeforeEach
+    void assumeContainerd() {
+        ContainerdProcess.assumeUsable();
+        BusyboxImages.assumeBusybox();
     }
 
     @AfterAll
