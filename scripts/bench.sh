@@ -5,6 +5,7 @@
 #   scripts/bench.sh -Dtest=SnapshotSyncBench  snapshot_sync = syncfs / fsync / none on a 5,000-file layer
 #   scripts/bench.sh -Dtest=ScalingBench     N = 1, 20, 100, 1000 callers of the 530 MB image: wall, CPU, RSS, ListImages
 #   scripts/bench.sh -Dtest=CopyBufferBench  download copy buffers of 16 KiB to 4 MiB: MB/s and pinned memory
+#   scripts/bench.sh -Dtest=CrashRoundsBench SIGKILL during parallel part writes and their resume, 12 seeded rounds
 #   scripts/bench.sh -Dtest=PullPathBench    download-then-unpack against unpack-while-downloading and ranges
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,4 +16,4 @@ scripts/install-packages.sh maven docker-registry zstd libisal2 libdeflate-tools
 singlepull_find_jdk
 mvn -B -q -ntp install -DskipTests
 mvn -B -ntp -pl test verify -Pbench -Dtest='*Bench,!CompareContainerdBench' -Dsurefire.failIfNoSpecifiedTests=false "$@" 2>&1 \
-    | grep -E '^(image|round|snapshot-sync|CopyBufferBench|\||[0-9]+ MB, cold|Tests run|\[ERROR\])' || true
+    | grep -E '^(image|round|parts crash|snapshot-sync|CopyBufferBench|\||[0-9]+ MB, cold|Tests run|\[ERROR\])' || true

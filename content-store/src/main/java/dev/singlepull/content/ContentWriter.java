@@ -3,6 +3,7 @@ package dev.singlepull.content;
 import java.io.Closeable;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * Writes one blob into its ingest, hashing as it goes. Not thread-safe: one writer, one thread at a time.
@@ -11,8 +12,29 @@ import java.nio.ByteBuffer;
  * keeps the ingest for a later writer of the same ref to resume.
  */
 public interface ContentWriter extends Closeable {
+    /** Bytes {@code start} (inclusive) to {@code end} (exclusive) of a blob. */
+    record Extent(long start, long end) {
+        public Extent {
+            if (start < 0 || end < start) {
+                throw new IllegalArgumentException("extent " + start + "-" + end);
+            }
+        }
+
+        public long length() {
+            return end - start;
+        }
+    }
+
     /** Bytes already in the ingest: a resumed download continues from here. */
     long offset();
+
+    /**
+     * Extents beyond {@link #offset()} that are already written but not yet joined to the prefix: the parts an earlier
+     * writer of the ingest wrote out of order before it was closed or its process died. A resumed download fetches
+     * only the gaps between them (with {@link #writeAt}); the writer hashes them once the prefix reaches them. In
+     * order, disjoint; empty for an ingest written in order.
+     */
+    List<Extent> written();
 
     /** Appends {@code bytes} at {@link #offset()}. */
     void write(ByteBuffer bytes);

@@ -113,7 +113,7 @@ class CrashSafetyIT {
                         assertEquals(round, online.getImagesChecked() / 2, "two names per image: " + online);
                     }
                     long served = 0;
-                    for (String blob : blobsOf(image)) {
+                    for (String blob : image.layerAndConfigDigests()) {
                         served += proxy.bytesServed(blob);
                     }
                     double ratio = (double) served / image.totalSize();
@@ -150,11 +150,6 @@ class CrashSafetyIT {
         }
     }
 
-    private static List<String> blobsOf(PushedImage image) {
-        List<String> blobs = new ArrayList<>(image.layerDigests());
-        blobs.add(image.configDigest());
-        return blobs;
-    }
 
     private static String indent(String title, String text) {
         StringBuilder out = new StringBuilder(title).append(":\n");

@@ -42,7 +42,7 @@ class RegistryErrorsIT {
         registry = RegistryProcess.start();
         proxy = ProxyServer.start(registry);
         server = SinglepullServer.start(b -> b.registry(r -> r.withRetries(3, Duration.ofMillis(10),
-                Duration.ofSeconds(1)).withCircuitBreaker(50, Duration.ofSeconds(30))));
+                Duration.ofSeconds(1)).withCircuitBreaker(50, Duration.ofSeconds(1), Duration.ofSeconds(30))));
     }
 
     @AfterAll

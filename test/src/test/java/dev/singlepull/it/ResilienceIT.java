@@ -1,5 +1,6 @@
 package dev.singlepull.it;
 
+import static dev.singlepull.it.fixture.PrometheusText.hostValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,10 +19,6 @@ import dev.singlepull.it.fixture.SinglepullServer;
 import dev.singlepull.it.fixture.TestImages;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -76,8 +73,8 @@ class ResilienceIT {
                     size, size / 2, resumedAt, served, reDownloaded);
             assertEquals(size / 2 - resumedAt, reDownloaded, "only the bytes lost in transit were sent twice");
             assertTrue(served <= size * 11 / 10, served + " bytes served for a " + size + "-byte blob");
-            String metrics = scrape(server);
-            assertEquals(1, value(metrics, "singlepull_registry_resumes_total", proxy.hostPort()));
+            String metrics = server.metrics();
+            assertEquals(1, hostValue(metrics, "singlepull_registry_resumes_total", proxy.hostPort()));
         }
     }
 
@@ -92,7 +89,7 @@ class ResilienceIT {
                         cri.images().pullImage(Cri.pull(proxy.hostPort() + "/it/retry503:v1")).getImageRef());
             }
             assertEquals(2, proxy.injectedFailures());
-            assertEquals(2, value(scrape(server), "singlepull_registry_retries_total", proxy.hostPort()));
+            assertEquals(2, hostValue(server.metrics(), "singlepull_registry_retries_total", proxy.hostPort()));
         }
     }
 
@@ -110,7 +107,7 @@ class ResilienceIT {
             long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
             assertTrue(elapsedMillis >= 950, "waited the second Retry-After asked for, not the 200 ms back-off: "
                     + elapsedMillis + " ms");
-            assertEquals(1, value(scrape(server), "singlepull_registry_retries_total", proxy.hostPort()));
+            assertEquals(1, hostValue(server.metrics(), "singlepull_registry_retries_total", proxy.hostPort()));
         }
     }
 
@@ -119,7 +116,8 @@ class ResilienceIT {
         TestImages.push(registry, SmallImages.of("it/breaker", "v1", 604));
         try (ProxyServer proxy = ProxyServer.start(registry);
              SinglepullServer server = SinglepullServer.start(b -> b.metricsAddress("127.0.0.1:0")
-                     .registry(r -> r.withCircuitBreaker(3, Duration.ofMinutes(5))
+                     // a 1 ms slice: every retry, 20 ms apart, counts (with the default second they would count once)
+                     .registry(r -> r.withCircuitBreaker(3, Duration.ofMillis(1), Duration.ofMinutes(5))
                              .withRetries(4, Duration.ofMillis(20), Duration.ofSeconds(30))))) {
             proxy.failWith(ProxyServer.any(), 503, FaultPlan.ALWAYS);
             String ref = proxy.hostPort() + "/it/breaker:v1";
@@ -137,7 +135,7 @@ class ResilienceIT {
                         && message.contains(ref), message);
                 assertEquals(3, proxy.requests().size(), "the open circuit sent nothing: " + proxy.requestLines());
             }
-            assertEquals(1, value(scrape(server), "singlepull_registry_circuit_opened_total", proxy.hostPort()));
+            assertEquals(1, hostValue(server.metrics(), "singlepull_registry_circuit_opened_total", proxy.hostPort()));
         }
     }
 
@@ -165,23 +163,5 @@ class ResilienceIT {
             assertTrue(elapsedMillis >= sequentialMillis * 9 / 10, "layers were downloaded one after another: "
                     + elapsedMillis + " ms for " + layersTotal + " bytes at " + rate + " B/s each");
         }
-    }
-
-    private static String scrape(SinglepullServer server) throws Exception {
-        int port = server.daemon().metricsPort().orElseThrow();
-        HttpResponse<String> response = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, response.statusCode());
-        return response.body();
-    }
-
-    private static long value(String metrics, String name, String host) {
-        Matcher m = Pattern.compile("(?m)^" + name + "\\{host=\"" + Pattern.quote(host) + "\"} ([0-9.]+)$")
-                .matcher(metrics);
-        if (!m.find()) {
-            throw new AssertionError(name + "{host=" + host + "} missing from:\n" + metrics);
-        }
-        return (long) Double.parseDouble(m.group(1));
     }
 }

@@ -22,7 +22,9 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -75,25 +77,10 @@ class UnpackOracleIT {
                 new Layer(changes(), Compression.ZSTD),
                 new Layer(sparse(tmp, "1.0"), Compression.NONE),
                 new Layer(LayerTar.pax().append(sparse(tmp, "0.1")).append(top()).build(), Compression.GZIP));
-        BuiltImage image = UmociOracle.build("it/oracle", "v1", layers);
-        PushedImage pushed = TestImages.push(registry.baseUri(), null, image, "it/oracle", "v1");
-
-        try (CriClient cri = server.client()) {
-            assertEquals(pushed.configDigest(), cri.images().pullImage(Cri.pull(pushed.reference())).getImageRef());
-        }
-        Path exported = tmp.resolve("export");
-        assertEquals(0, Main.run("export", "--root", server.root().toString(), pushed.reference(),
-                exported.toString()), "export beside the running service, which holds the root's lock");
-
-        UmociOracle.writeLayout(image, layers, tmp.resolve("layout"), "v1");
-        Path rootfs = UmociOracle.unpack(tmp.resolve("layout"), "v1", tmp.resolve("bundle"));
-
-        Map<String, Node> expected = UmociOracle.describe(rootfs);
-        Map<String, Node> actual = UmociOracle.describe(exported);
-        // the root's mtime: umoci leaves it at the time it added the last entry
-        List<String> diffs = UmociOracle.compare(expected, actual, Set.of("."));
-        assertTrue(diffs.isEmpty(), "singlepull export differs from umoci unpack in " + diffs.size()
-                + " ways:\n  " + String.join("\n  ", diffs));
+        Pulled pulled = pullExportAndCompareWithUmoci(tmp, "it/oracle", layers);
+        PushedImage pushed = pulled.pushed();
+        Path exported = pulled.exported();
+        Map<String, Node> actual = pulled.actual();
 
         // the cases are really there (an oracle that agrees on an empty tree proves nothing)
         assertEquals("char", actual.get("dev/null").type());
@@ -128,6 +115,75 @@ class UnpackOracleIT {
                 tmp.resolve("nothing").toString()));
         assertEquals(1, Main.run("export", "--root", server.root().toString(), pushed.reference(),
                 exported.toString()), "the target must be new or empty");
+    }
+
+    /**
+     * Times before 1970 (a GNU tar's negative base-256 mtime, as in the field report, and a PAX mtime with a fraction)
+     * and far ahead: pulled, unpacked and exported as umoci unpacks them, to the nanosecond.
+     */
+    @Test
+    void timesBefore1970AndFarAheadMatchUmoci(@TempDir Path tmp) throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "umoci unpacks as root only");
+        Instant dayBefore1970 = Instant.parse("1969-12-31T00:00:00Z");
+        byte[] gnu = LayerTar.gnu().mtime(dayBefore1970)
+                .dir("epoch", 0755)
+                .file("epoch/day-before", "a day before 1970\n", 0644)
+                .symlink("epoch/link", "day-before")
+                .mtime(Instant.parse("1920-06-01T12:00:00Z")).file("epoch/1920", "older\n", 0644)
+                .mtime(Instant.parse("2250-01-01T00:00:00Z")).file("epoch/2250", "past the octal field\n", 0644)
+                .build();
+        byte[] pax = LayerTar.pax().mtime(Instant.ofEpochSecond(-2, 500_000_000))
+                .dir("epoch", 0755)
+                .file("epoch/fraction-before", "a second and a half before 1970\n", 0644)
+                .mtime(Instant.parse("2200-02-03T04:05:06.789Z")).file("epoch/2200", "far ahead\n", 0644)
+                .mtime(dayBefore1970).dir("epoch", 0755) // listed again last: the directory's time is this
+                .build();
+        List<Layer> layers = List.of(new Layer(gnu, Compression.GZIP), new Layer(pax, Compression.GZIP));
+        Pulled pulled = pullExportAndCompareWithUmoci(tmp, "it/old-times", layers);
+        Map<String, Node> actual = pulled.actual();
+
+        Path dayBefore = pulled.exported().resolve("epoch/day-before");
+        assertEquals(FileTime.from(dayBefore1970), Files.getLastModifiedTime(dayBefore, LinkOption.NOFOLLOW_LINKS),
+                "1969-12-31 on disk");
+        assertEquals(String.valueOf(-86_400L * 1_000_000_000L), actual.get("epoch/day-before").mtimeNs());
+        assertEquals(String.valueOf(-86_400L * 1_000_000_000L), actual.get("epoch").mtimeNs());
+        assertEquals(String.valueOf(-86_400L * 1_000_000_000L), actual.get("epoch/link").mtimeNs());
+        assertEquals("-1500000000", actual.get("epoch/fraction-before").mtimeNs());
+        assertEquals(Instant.parse("1920-06-01T12:00:00Z").getEpochSecond() + "000000000",
+                actual.get("epoch/1920").mtimeNs());
+        assertEquals(Instant.parse("2250-01-01T00:00:00Z").getEpochSecond() + "000000000",
+                actual.get("epoch/2250").mtimeNs());
+        assertEquals(Instant.parse("2200-02-03T04:05:06Z").getEpochSecond() + "789000000",
+                actual.get("epoch/2200").mtimeNs());
+    }
+
+    /** An image pulled through the service and exported, and what the export holds. */
+    private record Pulled(PushedImage pushed, Path exported, Map<String, Node> actual) { }
+
+    /**
+     * Pushes an image of {@code layers} to the registry, pulls it through the service, exports it beside the running
+     * service (which holds the root's lock), unpacks it with umoci, and asserts the two trees agree.
+     */
+    private static Pulled pullExportAndCompareWithUmoci(Path tmp, String repository, List<Layer> layers)
+            throws Exception {
+        BuiltImage image = UmociOracle.build(repository, "v1", layers);
+        PushedImage pushed = TestImages.push(registry.baseUri(), null, image, repository, "v1");
+        try (CriClient cri = server.client()) {
+            assertEquals(pushed.configDigest(), cri.images().pullImage(Cri.pull(pushed.reference())).getImageRef());
+        }
+        Path exported = tmp.resolve("export");
+        assertEquals(0, Main.run("export", "--root", server.root().toString(), pushed.reference(),
+                exported.toString()));
+
+        UmociOracle.writeLayout(image, layers, tmp.resolve("layout"), "v1");
+        Path rootfs = UmociOracle.unpack(tmp.resolve("layout"), "v1", tmp.resolve("bundle"));
+        Map<String, Node> expected = UmociOracle.describe(rootfs);
+        Map<String, Node> actual = UmociOracle.describe(exported);
+        // the root's mtime: umoci leaves it at the time it added the last entry
+        List<String> diffs = UmociOracle.compare(expected, actual, Set.of("."));
+        assertTrue(diffs.isEmpty(), "singlepull export differs from umoci unpack in " + diffs.size()
+                + " ways:\n  " + String.join("\n  ", diffs));
+        return new Pulled(pushed, exported, actual);
     }
 
     private static String hex(byte[] b) {

@@ -7,9 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.singlepull.cri.Node;
-import dev.singlepull.cri.cli.CriClient;
 import dev.singlepull.dedup.FlightInfo;
-import dev.singlepull.it.fixture.Cri;
 import dev.singlepull.it.fixture.FaultPlan;
 import dev.singlepull.it.fixture.LayerEntry;
 import dev.singlepull.it.fixture.ProxyServer;
@@ -52,18 +50,6 @@ class UnpackWhileDownloadingIT {
     }
 
     /** Pulls on another thread. */
-    private static CompletableFuture<String> pullAsync(SinglepullServer server, String ref) {
-        var result = new CompletableFuture<String>();
-        Thread.ofVirtual().start(() -> {
-            try (CriClient cri = server.client()) {
-                result.complete(cri.images().pullImage(Cri.pull(ref)).getImageRef());
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        });
-        return result;
-    }
-
     /**
      * Whether the unpack of {@code layer} (the chain flight whose progress counts the layer's {@code size} bytes)
      * had read some bytes while the layer's download was still running.
@@ -82,7 +68,7 @@ class UnpackWhileDownloadingIT {
     private static boolean watchPull(SinglepullServer server, String ref, PushedImage image) throws Exception {
         String layer = image.layerDigests().getLast();
         long size = image.compressedSizes().getLast();
-        CompletableFuture<String> pull = pullAsync(server, ref);
+        CompletableFuture<String> pull = server.pullAsync(ref);
         boolean seen = false;
         while (!pull.isDone()) {
             seen |= unpackingWhileDownloading(server.daemon().node(), layer, size);
@@ -126,7 +112,7 @@ class UnpackWhileDownloadingIT {
             proxy.ignoreRanges(true); // the resume after the cut gets the whole blob: the ingest starts over
             proxy.throttle(ProxyServer.blob(layer), 3_000_000);
             proxy.cutAfter(ProxyServer.blob(layer), size / 2, 1);
-            assertEquals(image.imageId(), pullAsync(server, proxy.hostPort() + "/it/restart:v1")
+            assertEquals(image.imageId(), server.pullAsync(proxy.hostPort() + "/it/restart:v1")
                     .get(60, TimeUnit.SECONDS));
             assertEquals(2, proxy.requests().stream().filter(ProxyServer.blob(layer)).count());
             assertDataFileIntact(server, image, 703);
@@ -142,7 +128,7 @@ class UnpackWhileDownloadingIT {
              SinglepullServer server = SinglepullServer.start(b -> b.registry(r -> r.withMaxBlobResumes(1)))) {
             proxy.cutAfter(ProxyServer.blob(layer), size / 4, FaultPlan.ALWAYS); // every response, resumes too
             var e = assertThrows(ExecutionException.class,
-                    () -> pullAsync(server, proxy.hostPort() + "/it/broken:v1").get(60, TimeUnit.SECONDS));
+                    () -> server.pullAsync(proxy.hostPort() + "/it/broken:v1").get(60, TimeUnit.SECONDS));
             Status status = Status.fromThrowable(e.getCause());
             assertEquals(Status.Code.UNAVAILABLE, status.getCode(), String.valueOf(status));
             assertTrue(status.getDescription().contains("broke after"), status.getDescription());
@@ -158,7 +144,7 @@ class UnpackWhileDownloadingIT {
         registry.corruptBlob(layer);
         try (SinglepullServer server = SinglepullServer.start()) {
             var e = assertThrows(ExecutionException.class,
-                    () -> pullAsync(server, image.reference()).get(60, TimeUnit.SECONDS));
+                    () -> server.pullAsync(image.reference()).get(60, TimeUnit.SECONDS));
             Status status = Status.fromThrowable(e.getCause());
             assertEquals(Status.Code.DATA_LOSS, status.getCode(), String.valueOf(status));
             assertTrue(status.getDescription().contains(layer), status.getDescription());

@@ -42,6 +42,10 @@ class CompareContainerdBench {
             BenchImages.Pushed images = BenchImages.push(registry);
             PushedImage medium = images.medium();
             PushedImage large = images.large();
+            if ("durability".equals(System.getProperty("bench.only"))) {
+                durabilityCost(large, rounds); // -Dbench.only=durability: that table alone
+                return;
+            }
             List<Row> rows = new ArrayList<>();
             try (ContainerdProcess containerd = ContainerdProcess.builder().plainHttpRegistry(registry.hostPort())
                     .start()) {
@@ -142,7 +146,8 @@ class CompareContainerdBench {
     /**
      * The cost of singlepull's snapshot durability, as its own line: the large image's cold single pull with
      * {@code snapshot_sync} none (what containerd does: no sync of unpacked files) and syncfs (singlepull's
-     * default), each on a service of its own.
+     * default), each on a service of its own, warmed up by one pull first. {@code -Dbench.only=durability} runs this
+     * table alone.
      */
     private void durabilityCost(PushedImage large, int rounds) throws Exception {
         Process none = BenchProcesses.serve(dir, "sp-none", "--snapshot-sync", "none");
@@ -153,6 +158,8 @@ class CompareContainerdBench {
                     none.pid());
             var synced = new Service("singlepull, snapshot_sync syncfs", BenchProcesses.socket(dir, "sp-syncfs"),
                     syncfs.pid());
+            loadTest(unsynced, large.reference(), 1, false); // warm-up pulls, not timed: both services run warm
+            loadTest(synced, large.reference(), 1, false);
             Row without = measure(run, unsynced, rounds, () -> loadTest(unsynced, large.reference(), 1, false));
             Row with = measure(run, synced, rounds, () -> loadTest(synced, large.reference(), 1, false));
             System.out.printf(Locale.ROOT, "%n| durability (%s, cold, median) | wall | cost |%n|---|---|---|%n"

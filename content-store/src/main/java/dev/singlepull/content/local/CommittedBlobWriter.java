@@ -6,6 +6,7 @@ import dev.singlepull.content.Digest;
 import dev.singlepull.errdefs.SinglepullException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -37,6 +38,11 @@ final class CommittedBlobWriter implements ContentWriter {
     @Override
     public long offset() {
         return info.size();
+    }
+
+    @Override
+    public List<Extent> written() {
+        return List.of();
     }
 
     @Override

@@ -37,6 +37,11 @@ final class IngestDir {
         return dir.resolve(IngestLayout.DATA);
     }
 
+    /** The journal of written extents, for data written out of order. */
+    IngestExtents extents() {
+        return new IngestExtents(dir.resolve(IngestLayout.EXTENTS));
+    }
+
     /** The description, or empty if there is none or it is damaged. */
     Optional<Meta> readMeta() {
         try {
@@ -60,6 +65,7 @@ final class IngestDir {
         Files.writeString(dir.resolve(IngestLayout.EXPECTED), meta.expected().toString());
         writeTotal(meta.total());
         Files.writeString(dir.resolve(IngestLayout.STARTED_AT), meta.startedAt().toString());
+        Files.deleteIfExists(dir.resolve(IngestLayout.EXTENTS));
         Files.deleteIfExists(data());
         Files.createFile(data());
     }
@@ -86,8 +92,16 @@ final class IngestDir {
         }
     }
 
+    /** What is known to be written: the contiguous prefix, and the extents beyond it (see {@link IngestExtents}). */
+    IngestExtents.Known written() throws IOException {
+        IngestExtents extents = extents();
+        long size = dataSize();
+        return extents.exists() ? extents.read(size) : new IngestExtents.Known(size, java.util.List.of());
+    }
+
     IngestStatus status(Meta meta) throws IOException {
-        return new IngestStatus(meta.ref(), meta.expected(), dataSize(), meta.total(), meta.startedAt(), updatedAt());
+        return new IngestStatus(meta.ref(), meta.expected(), written().prefix(), meta.total(), meta.startedAt(),
+                updatedAt());
     }
 
     /** Removes the directory and everything in it; absent is not an error. */

@@ -12,7 +12,7 @@ import java.util.Optional;
  * <pre>
  * content/blobs/&lt;alg&gt;/&lt;hex&gt;          a committed blob (read-only)
  * content/ingest/&lt;sha256(ref)&gt;/       one ingest, named by the hash of its ref so every path has the same length
- *     data  ref  expected  total  startedat
+ *     data  ref  expected  total  startedat  [extents: which bytes of data are written, once written out of order]
  * </pre>
  *
  * Immutable; thread-safe.
@@ -23,6 +23,7 @@ final class IngestLayout {
     static final String EXPECTED = "expected";
     static final String TOTAL = "total";
     static final String STARTED_AT = "startedat";
+    static final String EXTENTS = "extents";
 
     private final Path content;
     private final Path blobs;

@@ -2,6 +2,7 @@ package dev.singlepull.content.local;
 
 import dev.singlepull.content.ContentInfo;
 import dev.singlepull.content.ContentWriter;
+import dev.singlepull.content.ContentWriter.Extent;
 import dev.singlepull.content.Digest;
 import dev.singlepull.errdefs.SinglepullException;
 import java.io.IOException;
@@ -14,6 +15,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Function;
@@ -46,16 +49,19 @@ final class LocalWriter implements ContentWriter {
     /** Bytes hashed: the contiguous prefix of the data. Written by the hashing thread, read by any. */
     private volatile long offset;
     private volatile boolean closed;
-    /** Parts written by {@link #writeAt} beyond {@code offset} and not yet hashed, start to end; guarded by parts. */
+    /** Extents written beyond {@code offset} and not yet hashed, start to end; guarded by parts. */
     private final TreeMap<Long, Long> parts = new TreeMap<>();
     /** Whether a thread is hashing parts now; guarded by parts. */
     private boolean hashing;
-    /** Whether {@link #writeAt} was used: then a close cuts the file back to the hashed prefix. */
-    private volatile boolean partsUsed;
+    /** The journal of written extents: kept from the first write out of order on, since the file then has holes. */
+    private final IngestExtents extents;
+    /** Whether the journal is kept (it exists on disk); set once, under the journal's lock. */
+    private volatile boolean journaled;
 
     private LocalWriter(IngestLayout layout, Clock clock, Function<Digest, Optional<ContentInfo>> committed,
                         BlobTotals totals, IngestDir ingest, IngestDir.Meta meta, FileChannel channel,
-                        MessageDigest hasher, long offset, RefLocks.Held lock, IngestWatch watch) {
+                        MessageDigest hasher, long offset, List<Extent> beyond, boolean journaled,
+                        RefLocks.Held lock, IngestWatch watch) {
         this.layout = layout;
         this.clock = clock;
         this.committed = committed;
@@ -65,6 +71,11 @@ final class LocalWriter implements ContentWriter {
         this.channel = channel;
         this.hasher = hasher;
         this.offset = offset;
+        for (Extent e : beyond) {
+            parts.put(e.start(), e.end());
+        }
+        this.extents = ingest.extents();
+        this.journaled = journaled;
         this.lock = lock;
         this.watch = watch;
         this.live = watch.started(meta.ref(), ingest.data(), offset);
@@ -93,10 +104,12 @@ final class LocalWriter implements ContentWriter {
                 StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             MessageDigest hasher = expected.newHasher();
-            long offset = rehash(channel, hasher);
+            boolean journaled = ingest.extents().exists();
+            IngestExtents.Known known = ingest.written();
+            long offset = rehash(channel, hasher, known.prefix());
             channel.position(offset);
-            return new LocalWriter(layout, clock, committed, totals, ingest, meta, channel, hasher, offset, lock,
-                    watch);
+            return new LocalWriter(layout, clock, committed, totals, ingest, meta, channel, hasher, offset,
+                    known.beyond(), journaled, lock, watch);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -118,11 +131,17 @@ final class LocalWriter implements ContentWriter {
         return same ? found : Optional.empty();
     }
 
-    /** Hashes the data already in the file and returns its length. */
-    private static long rehash(FileChannel channel, MessageDigest hasher) throws IOException {
+    /** Hashes the first {@code prefix} bytes of the file (fewer if it is shorter) and returns how many it hashed. */
+    private static long rehash(FileChannel channel, MessageDigest hasher, long prefix) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocate(REHASH_BUFFER);
         long position = 0;
-        for (int n; (n = channel.read(buffer, position)) > 0; position += n) {
+        while (position < prefix) {
+            buffer.limit((int) Math.min(buffer.capacity(), prefix - position));
+            int n = channel.read(buffer, position);
+            if (n <= 0) {
+                break;
+            }
+            position += n;
             buffer.flip();
             hasher.update(buffer);
             buffer.clear();
@@ -136,6 +155,15 @@ final class LocalWriter implements ContentWriter {
     }
 
     @Override
+    public List<Extent> written() {
+        synchronized (parts) {
+            List<Extent> out = new ArrayList<>(parts.size());
+            parts.forEach((start, end) -> out.add(new Extent(start, end)));
+            return out;
+        }
+    }
+
+    @Override
     public void write(ByteBuffer bytes) {
         ensureOpen();
         int length = bytes.remaining();
@@ -146,19 +174,26 @@ final class LocalWriter implements ContentWriter {
         ByteBuffer hashed = bytes.duplicate();
         try {
             writeFully(bytes, offset);
+            if (journaled) {
+                extents.append(offset, offset + length);
+            }
         } catch (IOException e) {
             close(); // the file may hold part of this buffer: the next writer re-hashes what is there
             throw IoErrors.of("write ingest '" + meta.ref() + "'", e);
         }
         hasher.update(hashed);
         offset += length;
+        if (!parts.isEmpty()) {
+            synchronized (parts) { // extents written earlier that this stream now writes again, in order
+                parts.headMap(offset).clear();
+            }
+        }
         watch.advanced(live, offset);
     }
 
     @Override
     public void writeAt(long position, ByteBuffer bytes) {
         ensureOpen();
-        partsUsed = true;
         int length = bytes.remaining();
         long end = position + length;
         if (position < offset || (meta.total() >= 0 && end > meta.total())) {
@@ -166,7 +201,9 @@ final class LocalWriter implements ContentWriter {
                     + " at " + position + "-" + end + " lies outside the unwritten " + offset + "-" + meta.total()));
         }
         try {
+            startJournal();
             writeFully(bytes, position);
+            extents.append(position, end);
         } catch (IOException e) {
             throw IoErrors.of("write ingest '" + meta.ref() + "' at " + position, e);
         }
@@ -180,6 +217,22 @@ final class LocalWriter implements ContentWriter {
             hashing = true;
         }
         hashContiguousParts();
+    }
+
+    /**
+     * Before the first byte is written out of order: the journal starts, with the prefix written so far, so that a
+     * resume after a crash never takes the holes of the file for data.
+     */
+    private void startJournal() throws IOException {
+        if (journaled) {
+            return;
+        }
+        synchronized (extents) {
+            if (!journaled) {
+                extents.append(0, offset);
+                journaled = true;
+            }
+        }
     }
 
     /** Hashes the parts that continue the prefix, reading them back (from the page cache) in order. */
@@ -318,9 +371,7 @@ final class LocalWriter implements ContentWriter {
         closed = true;
         watch.ended(meta.ref(), live, IngestWatch.End.ABANDONED); // no-op after a commit
         try {
-            if (partsUsed && channel.isOpen()) {
-                channel.truncate(offset); // parts beyond the hashed prefix would be taken as data by a resume
-            }
+            extents.close(); // the parts written stay, with their journal, for the next writer of the ref
             channel.close();
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "closing ingest " + ingest.path(), e);

@@ -104,17 +104,73 @@ class ParallelPartsTest {
     }
 
     @Test
-    void aCloseKeepsOnlyTheHashedPrefixForTheResume() throws Exception {
+    void aCloseKeepsThePartsWrittenAndTheResumeFillsOnlyTheGaps() throws Exception {
         byte[] blob = data(300_000, 4);
         Digest digest = Digest.sha256(blob);
         try (ContentWriter writer = store.writer("resume", digest, blob.length)) {
             part(writer, blob, 0, 100_000);
-            part(writer, blob, 200_000, 300_000); // a part past a gap: lost with the close
+            part(writer, blob, 200_000, 300_000); // a part past a gap: kept, with the journal naming it
         }
         try (ContentWriter resumed = store.writer("resume", digest, blob.length)) {
             assertEquals(100_000, resumed.offset());
-            resumed.write(ByteBuffer.wrap(blob, 100_000, 200_000));
+            assertEquals(List.of(new ContentWriter.Extent(200_000, 300_000)), resumed.written());
+            part(resumed, blob, 100_000, 200_000);
+            assertEquals(300_000, resumed.offset(), "the gap joined the prefix to the part beyond it");
             assertEquals(digest, resumed.commit().digest());
+        }
+    }
+
+    @Test
+    void aStreamInOrderMayWriteAgainOverPartsKeptFromBefore() throws Exception {
+        byte[] blob = data(300_000, 6);
+        Digest digest = Digest.sha256(blob);
+        try (ContentWriter writer = store.writer("again", digest, blob.length)) {
+            part(writer, blob, 150_000, 250_000);
+        }
+        try (ContentWriter resumed = store.writer("again", digest, blob.length)) {
+            assertEquals(0, resumed.offset());
+            resumed.write(ByteBuffer.wrap(blob, 0, 200_000));
+            assertEquals(List.of(), resumed.written(), "the stream passed the kept part's start");
+            resumed.write(ByteBuffer.wrap(blob, 200_000, 100_000));
+            assertEquals(digest, resumed.commit().digest());
+        }
+    }
+
+    /**
+     * A process killed while parts were written leaves a data file with holes and a length beyond its prefix. The
+     * next process must not take the holes for data (it did: the resume re-hashed the whole file as its prefix, and
+     * the commit failed with a digest mismatch, or a follower read zeros): it resumes from the prefix and the parts
+     * its journal names, and a record cut short by the kill is ignored.
+     */
+    @Test
+    void aResumeAfterAKillDuringPartsKnowsWhichBytesAreWritten() throws Exception {
+        byte[] blob = data(400_000, 7);
+        Digest digest = Digest.sha256(blob);
+        ContentWriter killed = store.writer("killed", digest, blob.length);
+        part(killed, blob, 0, 50_000);
+        part(killed, blob, 300_000, 400_000); // the file is now 400,000 bytes long, with a hole at 50,000-300,000
+        part(killed, blob, 100_000, 150_000);
+        Path ingestDir = new IngestLayout(dir).ingestDir("killed");
+        java.nio.file.Files.write(ingestDir.resolve(IngestLayout.EXTENTS), new byte[] {0, 0, 0, 0, 0, 1},
+                java.nio.file.StandardOpenOption.APPEND); // a record cut short by the kill
+        // the killed process never closes its writer; a new one opens the same root
+        try (MetadataDb db2 = MetadataDb.open(dir.resolve("meta.db"));
+             ContentStore restarted = LocalContentStore.open(dir, db2, MutableClock.startingNow())) {
+            try (ContentWriter resumed = restarted.writer("killed", digest, blob.length);
+                 InputStream follower = restarted.follow("killed", digest)) {
+                assertEquals(50_000, resumed.offset(), "only the prefix without holes");
+                assertEquals(List.of(new ContentWriter.Extent(100_000, 150_000),
+                        new ContentWriter.Extent(300_000, 400_000)), resumed.written());
+                part(resumed, blob, 50_000, 100_000);
+                assertEquals(150_000, resumed.offset());
+                part(resumed, blob, 150_000, 300_000);
+                assertEquals(400_000, resumed.offset());
+                assertArrayEquals(blob, follower.readNBytes(blob.length), "the follower read only written bytes");
+                assertEquals(digest, resumed.commit().digest());
+            }
+        }
+        try (InputStream in = store.open(digest)) {
+            assertArrayEquals(blob, in.readAllBytes());
         }
     }
 

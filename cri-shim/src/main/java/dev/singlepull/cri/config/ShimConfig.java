@@ -38,12 +38,14 @@ import java.util.function.UnaryOperator;
  * abandoned_grace_seconds = -1         # -1: abandoned pulls run to completion
  * min_transfer_rate = 10240            # bytes/s a download must keep ...
  * stall_window_seconds = 120           # ... over this window, or it is aborted (DEADLINE_EXCEEDED)
- * registry_attempts = 4                # tries per request to a registry itself
- * registry_backoff_ms = 200            # first retry delay; doubled per retry, +-50% jitter
+ * registry_attempts = 4                # tries per request to a registry answering 429/5xx, or never reached
+ * registry_backoff_ms = 200            # first retry delay; doubled per retry up to 1 s, +-50% jitter
  * max_retry_after_seconds = 30         # the longest Retry-After waited for
- * circuit_breaker_failures = 5         # failed requests in a row that open a host's circuit
- * circuit_breaker_open_seconds = 30    # how long an open circuit fails fast
- * max_blob_resumes = 5                 # range resumes of one broken blob download
+ * registry_outage_seconds = 15         # how long a request retries a registry that answered before and is gone
+ * circuit_breaker_failures = 5         # failed attempts in a row, each a slice apart, that open a host's circuit
+ * circuit_breaker_slice_ms = 1000      # failures within one slice of the last counted one count with it
+ * circuit_breaker_open_seconds = 2     # how long an open circuit holds requests back before one probes
+ * max_blob_resumes = 5                 # range resumes of one broken blob download (parts breaking together: 1)
  * allow_foreign_urls = false           # fetch non-distributable layers from their URLs
  * snapshot_sync = "syncfs"             # how unpacked layers are made durable: "syncfs", "fsync" or "none" (UNSAFE)
  * stale_ingest_seconds = 86400         # partial downloads not written for this long are removed
@@ -96,7 +98,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             "insecure_registries", "max_concurrent_downloads", "max_concurrent_unpacks", "abandoned_grace_seconds",
             "min_transfer_rate", "stall_window_seconds", "max_concurrent_downloads_per_host", "allow_foreign_urls",
             "registry_attempts", "registry_backoff_ms", "max_retry_after_seconds", "circuit_breaker_failures",
-            "circuit_breaker_open_seconds", "max_blob_resumes", "registries", "snapshot_sync", "stale_ingest_seconds",
+            "registry_outage_seconds", "circuit_breaker_slice_ms", "circuit_breaker_open_seconds", "max_blob_resumes",
+            "registries", "snapshot_sync", "stale_ingest_seconds",
             "max_layer_expansion_ratio", "expansion_check_above_bytes", "unpack_while_downloading",
             "parallel_parts_per_blob", "parallel_part_bytes", "gzip_decoder", "runtime");
     private static final Set<String> RUNTIME_KEYS = Set.of("containerd_address", "namespace", "snapshotter",
@@ -213,7 +216,10 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
                 .withRetries(toml.path("registry_attempts").asInt(r.attempts()),
                         Duration.ofMillis(toml.path("registry_backoff_ms").asLong(r.backoff().toMillis())),
                         Duration.ofSeconds(toml.path("max_retry_after_seconds").asLong(r.maxRetryAfter().toSeconds())))
+                .withOutageWindow(Duration.ofSeconds(toml.path("registry_outage_seconds")
+                        .asLong(r.outageWindow().toSeconds())))
                 .withCircuitBreaker(toml.path("circuit_breaker_failures").asInt(r.breakerFailures()),
+                        Duration.ofMillis(toml.path("circuit_breaker_slice_ms").asLong(r.breakerSlice().toMillis())),
                         Duration.ofSeconds(toml.path("circuit_breaker_open_seconds")
                                 .asLong(r.breakerOpen().toSeconds())))
                 .withDownloadsPerHost(toml.path("max_concurrent_downloads_per_host").asInt(r.downloadsPerHost()))

@@ -35,7 +35,7 @@ public final class RegistryMetrics implements RegistryListener {
 
     @Override
     public void circuitOpened(String host) {
-        count("circuit.opened", "times a registry host's circuit breaker opened", host);
+        count("circuit.opened", "times a registry host's circuit breaker opened from closed", host);
     }
 
     @Override

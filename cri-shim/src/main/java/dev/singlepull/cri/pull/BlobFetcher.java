@@ -49,6 +49,19 @@ final class BlobFetcher {
         }
     }
 
+    /** A blob resumed from an earlier ingest failed its check at commit: the kept bytes may be what was wrong. */
+    private static final class ResumedBytesWrong extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final transient SinglepullException lost;
+
+        ResumedBytesWrong(SinglepullException lost) {
+            super(lost);
+            this.lost = lost;
+        }
+    }
+
+    private static final System.Logger LOG = System.getLogger(BlobFetcher.class.getName());
+
     private final SingleFlight<Digest, ContentInfo> blobs;
     private final ContentStore content;
     private final RegistryClient registry;
@@ -126,7 +139,18 @@ final class BlobFetcher {
         try {
             downloads.acquire();
             try {
-                return copyIntoStore(ref, blob, credentials, ctx);
+                try {
+                    return copyIntoStore(ref, blob, credentials, ctx);
+                } catch (ResumedBytesWrong e) {
+                    // bytes kept from before a crash that lost them (power lost before they reached the disk): the
+                    // commit deleted the ingest, so the blob is fetched anew, once
+                    LOG.log(System.Logger.Level.WARNING, e.lost.getMessage() + "; fetching it anew");
+                    try {
+                        return copyIntoStore(ref, blob, credentials, ctx);
+                    } catch (ResumedBytesWrong again) {
+                        throw again.lost;
+                    }
+                }
             } finally {
                 downloads.release();
             }
@@ -139,9 +163,12 @@ final class BlobFetcher {
             throws InterruptedException {
         String ingest = ingestRef(blob.digest());
         ContentWriter writer = content.writer(ingest, blob.digest(), blob.size());
+        boolean resumed = writer.offset() > 0 || !writer.written().isEmpty();
         try {
             String host = "the store";
-            if (parts.appliesTo(blob.size() - writer.offset())) {
+            // parts kept from before a crash or close are resumed as ranges too: a stream in order would fetch them again
+            if (parts.appliesTo(RangedDownload.missing(writer.offset(), writer.written(), blob.size()))
+                    || !writer.written().isEmpty()) {
                 ctx.progress().phase(DOWNLOADING);
                 ctx.progress().done(writer.offset());
                 var ranged = new RangedDownload(registry, ref, blob, credentials, ctx, parts, maxResumes, COPY_BUFFER);
@@ -183,8 +210,12 @@ final class BlobFetcher {
             try {
                 info = writer.commit();
             } catch (SinglepullException e) {
-                throw e.kind() == ErrorKind.DATA_LOSS ? new SinglepullException(ErrorKind.DATA_LOSS, "blob "
-                        + blob.digest() + " of " + ref + " downloaded from " + host + ": " + e.getMessage(), e) : e;
+                if (e.kind() != ErrorKind.DATA_LOSS) {
+                    throw e;
+                }
+                var lost = new SinglepullException(ErrorKind.DATA_LOSS, "blob " + blob.digest() + " of " + ref
+                        + " downloaded from " + host + ": " + e.getMessage(), e);
+                throw resumed ? new ResumedBytesWrong(lost) : lost;
             }
             ctx.progress().phase("downloaded");
             return info;

@@ -21,18 +21,17 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One blob downloaded as parallel HTTP ranges into one writer: the bytes still missing are cut into parts, and
  * {@link ParallelParts#streams()} virtual threads take parts in order, each GETting its range and writing it at its
  * offset ({@link ContentWriter#writeAt}); the writer hashes the prefix in order as parts land. A broken part
- * resumes from the bytes it got, sharing the download's resume budget. A server that answers a range with the
- * whole blob ends the parallel attempt: {@link #run} returns false and the caller goes on with one stream from the
- * hashed prefix. For one flight's work; not reusable.
+ * resumes from the bytes it got, sharing the download's resume budget ({@link ResumeBudget}: parts that break
+ * together count once). A server that answers a range with the whole blob ends the parallel attempt: {@link #run}
+ * returns false and the caller goes on with one stream from the hashed prefix. For one flight's work; not reusable.
  */
 final class RangedDownload {
-    private record Part(long from, long end) { }
+    record Part(long from, long end) { }
 
     private final RegistryClient registry;
     private final ImageRef ref;
@@ -40,9 +39,8 @@ final class RangedDownload {
     private final Credentials credentials;
     private final FlightContext ctx;
     private final ParallelParts policy;
-    private final int maxResumes;
+    private final ResumeBudget resumes;
     private final int bufferBytes;
-    private final AtomicInteger resumes = new AtomicInteger();
     private final AtomicBoolean rangesIgnored = new AtomicBoolean();
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Set<InputStream> open = ConcurrentHashMap.newKeySet();
@@ -56,7 +54,7 @@ final class RangedDownload {
         this.credentials = credentials;
         this.ctx = ctx;
         this.policy = policy;
-        this.maxResumes = maxResumes;
+        this.resumes = new ResumeBudget(maxResumes);
         this.bufferBytes = bufferBytes;
     }
 
@@ -65,10 +63,8 @@ final class RangedDownload {
      * server does not serve ranges. Throws the first part's failure (the other parts are stopped).
      */
     boolean run(ContentWriter writer) throws InterruptedException {
-        var parts = new ConcurrentLinkedQueue<Part>();
-        for (long at = writer.offset(); at < blob.size(); at += policy.partBytes()) {
-            parts.add(new Part(at, Math.min(blob.size(), at + policy.partBytes())));
-        }
+        var parts = new ConcurrentLinkedQueue<>(plan(writer.offset(), writer.written(), blob.size(),
+                policy.partBytes()));
         ctx.onCancel(this::stop);
         int workers = Math.min(policy.streams(), parts.size());
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -99,6 +95,36 @@ final class RangedDownload {
         return !rangesIgnored.get();
     }
 
+    /**
+     * The parts to fetch: the gaps between {@code offset} and {@code size} that {@code written} (extents already in
+     * the ingest, from before a crash or close) leaves, each cut into parts of at most {@code partBytes}.
+     */
+    static List<Part> plan(long offset, List<ContentWriter.Extent> written, long size, long partBytes) {
+        List<Part> parts = new ArrayList<>();
+        long at = offset;
+        for (ContentWriter.Extent have : written) {
+            cut(parts, at, Math.min(have.start(), size), partBytes);
+            at = Math.max(at, have.end());
+        }
+        cut(parts, at, size, partBytes);
+        return parts;
+    }
+
+    private static void cut(List<Part> parts, long from, long to, long partBytes) {
+        for (long at = from; at < to; at += partBytes) {
+            parts.add(new Part(at, Math.min(to, at + partBytes)));
+        }
+    }
+
+    /** The bytes {@link #plan} leaves to fetch. */
+    static long missing(long offset, List<ContentWriter.Extent> written, long size) {
+        long missing = size - offset;
+        for (ContentWriter.Extent have : written) {
+            missing -= Math.min(have.end(), size) - Math.min(Math.max(have.start(), offset), size);
+        }
+        return missing;
+    }
+
     /** The host the parts came from (the last one, should mirrors differ). */
     String host() {
         return host;
@@ -117,6 +143,7 @@ final class RangedDownload {
         long at = part.from();
         while (at < part.end() && !stopped.get()) {
             RegistryClient.BlobStream stream = registry.openBlobRange(ref, blob, at, part.end(), credentials);
+            long opened = System.nanoTime();
             InputStream body = stream.body();
             host = stream.host();
             if (!stream.partial() || stream.offset() != at) {
@@ -146,9 +173,9 @@ final class RangedDownload {
                 if (stopped.get()) {
                     return;
                 }
-                if (resumes.incrementAndGet() > maxResumes) {
+                if (!resumes.resume(opened, System.nanoTime())) {
                     throw new SinglepullException(ErrorKind.UNAVAILABLE, "download of blob " + blob.digest() + " of "
-                            + ref + " from " + stream.host() + " broke " + resumes.get() + " times; the last part "
+                            + ref + " from " + stream.host() + " broke " + resumes.spent() + " times; the last part "
                             + "broke at byte " + at + " of " + part.from() + "-" + part.end() + ": " + e.getMessage(),
                             e);
                 }

@@ -2,14 +2,6 @@ package dev.singlepull.cri.registry;
 
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
-import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
-import io.github.resilience4j.core.IntervalBiFunction;
-import io.github.resilience4j.core.IntervalFunction;
-import io.github.resilience4j.core.functions.CheckedSupplier;
-import io.github.resilience4j.retry.Retry;
-import io.github.resilience4j.retry.RetryConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -23,51 +15,34 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import javax.net.ssl.SSLException;
 
 /**
- * Guards every HTTP exchange with one host: a Resilience4j circuit breaker per host (opened by
- * {@link RegistrySettings#breakerFailures()} failed exchanges in a row: connection errors, timeouts, 5xx; while open,
- * exchanges fail fast with UNAVAILABLE naming the host) inside a retry (jittered exponential back-off on connection
- * errors, 429 and 5xx, honouring {@code Retry-After} in seconds or as a date). Failures leave as
+ * Guards every HTTP exchange with one host: a {@link HostBreaker} per host (failed attempts counted per time slice,
+ * {@link RegistrySettings#breakerFailures()} of them in a row open it for {@link RegistrySettings#breakerOpen()}, then
+ * one probe is let through) inside a retry loop with jittered exponential back-off. A host that answers 429 or 5xx
+ * gets {@link RegistrySettings#attempts()} tries, honouring {@code Retry-After} in seconds or as a date. A host that
+ * has answered before and now cannot be reached (connection refused or reset: a restart) is retried for up to
+ * {@link RegistrySettings#outageWindow()}, waiting through its open circuit for the probe; a host that never answered
+ * gets {@code attempts} tries, and its open circuit fails requests at once. Failures leave as
  * {@link SinglepullException}s: UNAVAILABLE, DEADLINE_EXCEEDED (no answer in time) or CANCELLED (interrupted); an
  * HTTP status is returned, not thrown. Thread-safe.
  */
 final class HostGuards {
-    private record Guard(CircuitBreaker breaker, Retry retry) { }
+    /** The longest back-off between two tries, unless the first back-off is longer. */
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
 
     private final RegistrySettings settings;
     private final RegistryListener listener;
-    private final CircuitBreakerConfig breakerConfig;
-    private final RetryConfig retryConfig;
-    private final ConcurrentHashMap<String, Guard> guards = new ConcurrentHashMap<>();
+    private final LongSupplier clock = System::nanoTime;
+    private final ConcurrentHashMap<String, HostBreaker> breakers = new ConcurrentHashMap<>();
 
     HostGuards(RegistrySettings settings, RegistryListener listener) {
         this.settings = settings;
         this.listener = listener;
-        this.breakerConfig = CircuitBreakerConfig.custom()
-                .slidingWindow(settings.breakerFailures(), settings.breakerFailures(),
-                        CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-                .failureRateThreshold(100)
-                .waitDurationInOpenState(settings.breakerOpen())
-                .permittedNumberOfCallsInHalfOpenState(1)
-                .recordException(e -> e instanceof IOException)
-                .recordResult(r -> r instanceof HttpResponse<?> response && response.statusCode() >= 500)
-                .build();
-        IntervalFunction backoff = IntervalFunction.ofExponentialRandomBackoff(
-                settings.backoff().isZero() ? Duration.ofMillis(1) : settings.backoff(), 2.0, 0.5);
-        IntervalBiFunction<HttpResponse<?>> interval = (attempt, outcome) -> outcome.isRight()
-                ? retryAfter(outcome.get()).map(d -> Math.min(d.toMillis(), settings.maxRetryAfter().toMillis()))
-                        .orElseGet(() -> backoff.apply(attempt))
-                : backoff.apply(attempt);
-        this.retryConfig = RetryConfig.<HttpResponse<?>>custom()
-                .maxAttempts(settings.attempts())
-                .intervalBiFunction(interval)
-                .retryOnResult(r -> r.statusCode() == 429 || r.statusCode() >= 500)
-                .retryOnException(HostGuards::isTransient)
-                .consumeResultBeforeRetryAttempt((attempt, response) -> discard(response))
-                .failAfterMaxAttempts(false)
-                .build();
     }
 
     /**
@@ -76,45 +51,118 @@ final class HostGuards {
      */
     <T> HttpResponse<T> exchange(HttpClient client, HttpRequest request, HttpResponse.BodyHandler<T> handler,
                                  String host, boolean retry) {
-        Guard guard = guard(host);
-        CheckedSupplier<HttpResponse<T>> once = CircuitBreaker.decorateCheckedSupplier(guard.breaker(),
-                () -> client.send(request, handler));
-        try {
-            return retry ? guard.retry().executeCheckedSupplier(once) : once.get();
-        } catch (CallNotPermittedException e) {
-            throw SinglepullException.unavailable("registry " + host + " is failing: its circuit breaker opened after "
-                    + settings.breakerFailures() + " failed requests in a row, and requests to it fail fast for "
-                    + settings.breakerOpen().toSeconds() + " s", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SinglepullException(ErrorKind.CANCELLED, "interrupted while talking to " + host, e);
-        } catch (HttpTimeoutException e) {
-            throw new SinglepullException(ErrorKind.DEADLINE_EXCEEDED, "registry " + host + " did not answer in time", e);
-        } catch (ConnectException e) {
-            throw SinglepullException.unavailable("registry " + host + " is unreachable: " + describe(e), e);
-        } catch (SSLException e) {
-            throw SinglepullException.unavailable("TLS with " + host + " failed: " + describe(e), e);
-        } catch (IOException e) {
-            throw SinglepullException.unavailable("talking to registry " + host + " failed: " + describe(e), e);
-        } catch (SinglepullException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw SinglepullException.internal("request to " + host + " failed: " + t, t);
+        HostBreaker breaker = breaker(host);
+        long start = clock.getAsLong();
+        int tries = 0;
+        int answeredTries = 0;
+        while (true) {
+            HostBreaker.Permit permit = breaker.acquire();
+            if (!permit.granted()) {
+                if (!retry || !breaker.answered() || !withinOutage(start, permit.waitNanos())) {
+                    throw SinglepullException.unavailable("registry " + host + " is failing: its circuit breaker "
+                            + "opened after " + settings.breakerFailures() + " failed attempts in a row (at least "
+                            + settings.breakerSlice().toMillis() + " ms apart), and it lets one request through to "
+                            + "probe every " + settings.breakerOpen().toMillis() + " ms", null);
+                }
+                pause(permit.waitNanos(), host);
+                continue;
+            }
+            tries++;
+            HttpResponse<T> response;
+            try {
+                response = client.send(request, handler);
+            } catch (IOException e) {
+                if (breaker.failure(permit)) {
+                    listener.circuitOpened(host);
+                }
+                long delay = backoffNanos(tries - 1);
+                boolean outage = breaker.answered();
+                if (outage) {
+                    delay = Math.min(delay, outageLeft(start)); // the last try falls at the window's end
+                }
+                boolean again = retry && isTransient(e) && (outage ? delay > 0 : tries < settings.attempts());
+                if (!again) {
+                    throw failed(e, host, breaker.answered() && retry && isTransient(e) ? start : -1);
+                }
+                listener.retried(host);
+                pause(delay, host);
+                continue;
+            } catch (InterruptedException e) {
+                breaker.abandon(permit);
+                Thread.currentThread().interrupt();
+                throw new SinglepullException(ErrorKind.CANCELLED, "interrupted while talking to " + host, e);
+            } catch (RuntimeException | Error e) {
+                breaker.abandon(permit);
+                throw SinglepullException.internal("request to " + host + " failed: " + e, e);
+            }
+            int status = response.statusCode();
+            if (status >= 500) {
+                if (breaker.failure(permit)) {
+                    listener.circuitOpened(host);
+                }
+            } else {
+                breaker.success();
+            }
+            if (retry && (status == 429 || status >= 500) && ++answeredTries < settings.attempts()) {
+                long backoff = backoffNanos(answeredTries - 1);
+                long delay = retryAfter(response).map(d -> Math.min(d.toNanos(), settings.maxRetryAfter().toNanos()))
+                        .orElse(backoff);
+                discard(response);
+                listener.retried(host);
+                pause(delay, host);
+                continue;
+            }
+            return response;
         }
     }
 
-    private Guard guard(String host) {
-        return guards.computeIfAbsent(host, h -> {
-            CircuitBreaker breaker = CircuitBreaker.of(h, breakerConfig);
-            breaker.getEventPublisher().onStateTransition(event -> {
-                if (event.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
-                    listener.circuitOpened(h);
-                }
-            });
-            Retry retry = Retry.of(h, retryConfig);
-            retry.getEventPublisher().onRetry(event -> listener.retried(h));
-            return new Guard(breaker, retry);
-        });
+    private HostBreaker breaker(String host) {
+        return breakers.computeIfAbsent(host, h -> new HostBreaker(settings.breakerFailures(),
+                settings.breakerSlice(), settings.breakerOpen(), clock));
+    }
+
+    /** Whether waiting {@code nanos} more still ends inside the outage window of a request begun at {@code start}. */
+    private boolean withinOutage(long start, long nanos) {
+        return nanos <= outageLeft(start);
+    }
+
+    /** What is left of the outage window of a request begun at {@code start}; 0 once it is spent. */
+    private long outageLeft(long start) {
+        return Math.max(0, settings.outageWindow().toNanos() - (clock.getAsLong() - start));
+    }
+
+    /** The back-off before retry {@code n} (0 = the first): doubled each time up to a cap, with +-50% jitter. */
+    private long backoffNanos(int n) {
+        long first = Math.max(settings.backoff().toNanos(), 1_000_000);
+        long cap = Math.max(first, MAX_BACKOFF.toNanos());
+        long base = n >= 30 ? cap : Math.min(cap, first << n);
+        return (long) (base * (0.5 + ThreadLocalRandom.current().nextDouble()));
+    }
+
+    private static void pause(long nanos, String host) {
+        try {
+            TimeUnit.NANOSECONDS.sleep(nanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SinglepullException(ErrorKind.CANCELLED, "interrupted while waiting to retry " + host, e);
+        }
+    }
+
+    /** {@code e} as the caller sees it; {@code since}, when not -1, is when the outage retries began. */
+    private SinglepullException failed(IOException e, String host, long since) {
+        String retried = since == -1 ? "" : " (retried for "
+                + TimeUnit.NANOSECONDS.toMillis(clock.getAsLong() - since) + " ms)";
+        if (e instanceof HttpTimeoutException) {
+            return new SinglepullException(ErrorKind.DEADLINE_EXCEEDED, "registry " + host + " did not answer in time",
+                    e);
+        }
+        if (e instanceof ConnectException) {
+            return SinglepullException.unavailable("registry " + host + " is unreachable: " + describe(e) + retried, e);
+        }
+        if (e instanceof SSLException) {
+            return SinglepullException.unavailable("TLS with " + host + " failed: " + describe(e), e);
+        }
+        return SinglepullException.unavailable("talking to registry " + host + " failed: " + describe(e) + retried, e);
     }
 
     /** Connection errors and broken exchanges are worth another try; timeouts and TLS failures are not. */

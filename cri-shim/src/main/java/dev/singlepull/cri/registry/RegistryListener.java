@@ -16,7 +16,10 @@ public interface RegistryListener {
     default void fellBack(String mirror) {
     }
 
-    /** The circuit breaker of {@code host} opened: requests to it fail fast for a while. */
+    /**
+     * The circuit breaker of {@code host} opened from closed: requests to it are held back until a probe gets through
+     * (reopening after a failed probe is the same outage and not reported again).
+     */
     default void circuitOpened(String host) {
     }
 

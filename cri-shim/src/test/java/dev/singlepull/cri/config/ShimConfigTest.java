@@ -41,6 +41,8 @@ class ShimConfigTest {
                 max_retry_after_seconds = 5
                 circuit_breaker_failures = 7
                 circuit_breaker_open_seconds = 9
+                circuit_breaker_slice_ms = 250
+                registry_outage_seconds = 4
                 max_blob_resumes = 1
 
                 [registries."docker.io"]
@@ -68,6 +70,8 @@ class ShimConfigTest {
         assertEquals(Duration.ofSeconds(5), r.maxRetryAfter());
         assertEquals(7, r.breakerFailures());
         assertEquals(Duration.ofSeconds(9), r.breakerOpen());
+        assertEquals(Duration.ofMillis(250), r.breakerSlice());
+        assertEquals(Duration.ofSeconds(4), r.outageWindow());
         assertEquals(1, r.maxBlobResumes());
     }
 

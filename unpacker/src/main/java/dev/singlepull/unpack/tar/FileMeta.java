@@ -41,7 +41,12 @@ final class FileMeta {
         PosixCalls.chmod(path, mode);
     }
 
-    /** Sets the modification time to the nanosecond without following a symlink or opening the file. */
+    /**
+     * Sets the modification time to the nanosecond without following a symlink or opening the file. Any time is
+     * taken, before 1970 or far ahead: the kernel stores what the file system can hold and clamps the rest to its
+     * first or last second (ext4: 1901 to 2446), so a time never fails an unpack. A time beyond an {@code Instant}'s
+     * billion years goes as that range's end, which the kernel then clamps the same way.
+     */
     static void mtime(Path path, FileTime time) throws IOException {
         if (time != null) {
             java.time.Instant instant = time.toInstant();

@@ -120,7 +120,7 @@ final class TarApplier implements LayerApplier {
                         throw hostile("unusable path: " + unfit);
                     }
                 }
-                if (entry.uid > MAX_ID || entry.gid > MAX_ID) {
+                if (entry.uid < 0 || entry.gid < 0 || entry.uid > MAX_ID || entry.gid > MAX_ID) {
                     throw hostile("owner " + entry.uid + ":" + entry.gid + " is out of range");
                 }
                 if (entry.sparse != null && entry.realSize > MAX_SPARSE_SIZE) {

@@ -2,7 +2,6 @@ package dev.singlepull.unpack.tar;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
@@ -11,6 +10,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A strict, bounded reader of tar streams: POSIX ustar, GNU and PAX, as container layers use them.
@@ -21,6 +21,15 @@ import java.util.Map;
  * the old GNU form ({@code S}, with extension headers) and the PAX forms 0.0, 0.1 and 1.0; octal and base-256
  * numbers. PAX global headers ({@code g}) are skipped, as containerd and umoci skip them. The archive ends at the
  * first all-zero block, or at a clean end of stream between entries.
+ *
+ * <p>Numbers are read as Go's archive/tar (which containerd and umoci use) reads them, so that a layer they unpack
+ * is read here too: base-256 fields are two's complement and may be negative (a time before 1970, in GNU tars);
+ * blank or NUL-filled octal fields are 0; a PAX record with an empty value leaves the header's field as it is; a PAX
+ * {@code mtime} may be negative and carry any number of fraction digits (cut to nanoseconds). Times are kept to any
+ * 64-bit second, far past and far future: where they land on disk is the file system's business. Values the
+ * reader cannot represent (more than 64 bits) are malformed. The meaning of a number is the applier's: a negative
+ * or 33-bit owner, say, is read here and refused there. Link, symlink, device, directory and fifo entries carry no
+ * data whatever their size field says, as in Go's reader.
  *
  * <p>Errors: a malformed or truncated stream is a {@link Malformed} (the caller reports DATA_LOSS); an extended
  * header or long name larger than the limit, or a sparse map with too many segments, is a {@link TooLarge}
@@ -174,7 +183,7 @@ final class TarReader {
         e.uid = number(108, 8, "uid");
         e.gid = number(116, 8, "gid");
         e.size = headerSize;
-        e.mtime = FileTime.from(Instant.ofEpochSecond(number(136, 12, "mtime")));
+        e.mtime = FileTime.from(number(136, 12, "mtime"), TimeUnit.SECONDS);
         e.linkName = field(157, 100);
         boolean ustar = Arrays.equals(block, 257, 263, USTAR, 0, 6);
         boolean gnu = Arrays.equals(block, 257, 265, GNU, 0, 8);
@@ -204,11 +213,15 @@ final class TarReader {
             e.realSize = number(483, 12, "sparse real size");
         }
         Sparse paxSparse = pax == null ? null : applyPax(e, pax);
-        if (e.type == '0' && e.name.endsWith("/")) {
-            e.type = '5'; // old tars mark directories by a trailing slash
+        if (headerOnly(e.type)) {
+            // no data follows these, whatever the size says (Go's reader, and so containerd, skips nothing either)
+            setData(0);
+            e.size = 0;
+            e.realSize = 0;
+            return e;
         }
-        if (e.type == '5' || e.type == '1' || e.type == '2' || e.type == '3' || e.type == '4' || e.type == '6') {
-            // these carry no data, whatever the size says; the stored bytes (if any) are skipped
+        if (e.type == '0' && e.name.endsWith("/")) {
+            e.type = '5'; // old tars mark directories by a trailing slash; the stored bytes (if any) are skipped
             setData(e.size);
             e.size = 0;
             e.realSize = 0;
@@ -234,6 +247,11 @@ final class TarReader {
         return e;
     }
 
+    /** Link, symlink, character and block device, directory and fifo entries: a header and nothing after it. */
+    private static boolean headerOnly(char type) {
+        return type == '1' || type == '2' || type == '3' || type == '4' || type == '5' || type == '6';
+    }
+
     private static final byte[] USTAR = {'u', 's', 't', 'a', 'r', 0};
     private static final byte[] GNU = {'u', 's', 't', 'a', 'r', ' ', ' ', 0};
 
@@ -253,14 +271,22 @@ final class TarReader {
         List<Long> lengths = new ArrayList<>();
         for (byte[][] record : records) {
             String key = new String(record[0], StandardCharsets.UTF_8);
-            byte[] raw = record[1];
+            if (SPARSE_0_0.contains(key)) {
+                (key.equals("GNU.sparse.offset") ? offsets : lengths).add(
+                        decimal(new String(record[1], StandardCharsets.UTF_8), key));
+                sparse = sparse == null ? new Sparse() : sparse;
+            }
+        }
+        for (Map.Entry<String, byte[]> record : effective(records).entrySet()) {
+            String key = record.getKey();
+            byte[] raw = record.getValue();
             String value = new String(raw, StandardCharsets.UTF_8);
             switch (key) {
                 case "path" -> e.name = value;
                 case "linkpath" -> e.linkName = value;
-                case "size" -> e.size = decimal(value, key);
-                case "uid" -> e.uid = decimal(value, key);
-                case "gid" -> e.gid = decimal(value, key);
+                case "size" -> e.size = signedDecimal(value, key);
+                case "uid" -> e.uid = signedDecimal(value, key);
+                case "gid" -> e.gid = signedDecimal(value, key);
                 case "mtime" -> e.mtime = time(value);
                 case "GNU.sparse.major" -> {
                     major = value;
@@ -277,14 +303,6 @@ final class TarReader {
                 case "GNU.sparse.map" -> {
                     sparse = sparse == null ? new Sparse() : sparse;
                     sparse.segments = pairs(value);
-                }
-                case "GNU.sparse.offset" -> {
-                    sparse = sparse == null ? new Sparse() : sparse;
-                    offsets.add(decimal(value, key));
-                }
-                case "GNU.sparse.numbytes" -> {
-                    sparse = sparse == null ? new Sparse() : sparse;
-                    lengths.add(decimal(value, key));
                 }
                 default -> {
                     if (key.startsWith(SCHILY_XATTR) && key.length() > SCHILY_XATTR.length()) {
@@ -318,6 +336,28 @@ final class TarReader {
         }
         return sparse;
     }
+
+    /**
+     * The records that count, in order: a later record replaces an earlier one of the same key, and a record with an
+     * empty value removes the key, so that the header's own field stands (POSIX pax; Go's reader). The GNU sparse 0.0
+     * offsets and sizes, which repeat by design, are not among them.
+     */
+    private static Map<String, byte[]> effective(List<byte[][]> records) {
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        for (byte[][] record : records) {
+            String key = new String(record[0], StandardCharsets.UTF_8);
+            if (SPARSE_0_0.contains(key)) {
+                continue;
+            }
+            out.remove(key); // a replaced record takes its new place in the order
+            if (record[1].length > 0) {
+                out.put(key, record[1]);
+            }
+        }
+        return out;
+    }
+
+    private static final List<String> SPARSE_0_0 = List.of("GNU.sparse.offset", "GNU.sparse.numbytes");
 
     private List<Segment> pairs(String map) throws IOException {
         List<Segment> out = new ArrayList<>();
@@ -425,6 +465,9 @@ final class TarReader {
 
     /** Segments must be ordered, disjoint, inside the real size, and account for exactly the stored bytes. */
     private static void checkSparse(Entry e) throws IOException {
+        if (e.realSize < 0) {
+            throw new Malformed("negative sparse real size " + e.realSize);
+        }
         long end = 0;
         long stored = 0;
         for (Segment s : e.sparse) {
@@ -529,15 +572,46 @@ final class TarReader {
         }
     }
 
-    private static FileTime time(String value) throws IOException {
+    /** A PAX decimal that may be negative (size, uid, gid: whether the value is usable is for others to say). */
+    private static long signedDecimal(String value, String what) throws IOException {
         try {
-            BigDecimal seconds = new BigDecimal(value.trim());
-            BigDecimal whole = seconds.setScale(0, java.math.RoundingMode.FLOOR);
-            long nanos = seconds.subtract(whole).movePointRight(9).setScale(0, java.math.RoundingMode.FLOOR)
-                    .longValueExact();
-            return FileTime.from(Instant.ofEpochSecond(whole.longValueExact(), nanos));
-        } catch (NumberFormatException | ArithmeticException | java.time.DateTimeException e) {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw new Malformed("malformed " + what + " '" + abbreviate(value) + "'");
+        }
+    }
+
+    /**
+     * A PAX time: signed whole seconds that fit 64 bits, then optionally a point and decimal digits, of which the
+     * first nine count (the rest are cut, not rounded). A negative time's fraction counts back from its seconds:
+     * {@code -1.5} is a second and a half before 1970. Seconds past what an {@link Instant} holds (beyond a billion
+     * years) keep no fraction.
+     */
+    private static FileTime time(String value) throws IOException {
+        String text = value.trim();
+        int point = text.indexOf('.');
+        String whole = point < 0 ? text : text.substring(0, point);
+        String fraction = point < 0 ? "" : text.substring(point + 1);
+        long seconds;
+        try {
+            seconds = Long.parseLong(whole);
+        } catch (NumberFormatException e) {
             throw new Malformed("malformed PAX mtime '" + abbreviate(value) + "'");
+        }
+        for (int i = 0; i < fraction.length(); i++) {
+            if (fraction.charAt(i) < '0' || fraction.charAt(i) > '9') {
+                throw new Malformed("malformed PAX mtime '" + abbreviate(value) + "'");
+            }
+        }
+        String nine = (fraction.length() > 9 ? fraction.substring(0, 9) : fraction + "0".repeat(9 - fraction.length()));
+        long nanos = Long.parseLong(nine);
+        if (nanos == 0) {
+            return FileTime.from(seconds, TimeUnit.SECONDS);
+        }
+        try {
+            return FileTime.from(Instant.ofEpochSecond(seconds, whole.startsWith("-") ? -nanos : nanos));
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            return FileTime.from(seconds, TimeUnit.SECONDS);
         }
     }
 
@@ -563,20 +637,23 @@ final class TarReader {
         return number(block, at, length, what);
     }
 
-    /** An octal or base-256 number field. */
+    /**
+     * An octal or base-256 number field. Base-256 (the high bit of the first byte set) is a big-endian two's
+     * complement number in the remaining 7 + 8n bits, so it may be negative; it must fit in 64 bits.
+     */
     private static long number(byte[] b, int at, int length, String what) throws IOException {
         if ((b[at] & 0x80) != 0) {
-            if ((b[at] & 0x40) != 0) {
-                throw new Malformed("negative " + what);
-            }
-            long v = b[at] & 0x3f;
-            for (int i = at + 1; i < at + length; i++) {
-                if (v > (Long.MAX_VALUE >> 8)) {
+            // -v - 1 == ~v: read a negative number's inverted bits as a positive one, then invert back
+            int invert = (b[at] & 0x40) != 0 ? 0xff : 0;
+            long v = 0;
+            for (int i = at; i < at + length; i++) {
+                int digit = (b[i] ^ invert) & (i == at ? 0x7f : 0xff);
+                if ((v >>> 55) != 0) {
                     throw new Malformed(what + " out of range");
                 }
-                v = (v << 8) | (b[i] & 0xff);
+                v = (v << 8) | digit;
             }
-            return v;
+            return invert == 0 ? v : ~v;
         }
         int i = at;
         int end = at + length;

@@ -216,6 +216,47 @@ class TarApplierTest {
     }
 
     @Test
+    void gnuBase256MtimesBefore1970ReachTheDisk() throws IOException {
+        RawTar.Header dir = RawTar.header("old/", '5').format("gnu");
+        dir.mtime = -86400;
+        dir.base256Mtime = true;
+        RawTar.Header file = RawTar.header("old/file", '0').format("gnu").size(3);
+        file.mtime = -86400 * 365L * 50; // 1920
+        file.base256Mtime = true;
+        apply(RawTar.tar().header(dir).header(file).data("old".getBytes()).build());
+        assertEquals(FileTime.from(Instant.parse("1969-12-31T00:00:00Z")),
+                Files.getLastModifiedTime(target.resolve("old"), NOFOLLOW));
+        assertEquals(FileTime.from(-86400 * 365L * 50, java.util.concurrent.TimeUnit.SECONDS),
+                Files.getLastModifiedTime(target.resolve("old/file"), NOFOLLOW));
+        assertEquals("old", read(target.resolve("old/file")));
+    }
+
+    @Test
+    void timesBeyondTheFileSystemAreClampedNotRefused() throws IOException {
+        RawTar.Header future = RawTar.header("future", '0');
+        future.mtime = 1L << 40; // year 36812
+        future.base256Mtime = true;
+        RawTar.Header past = RawTar.header("past", '0').format("gnu");
+        past.mtime = Long.MIN_VALUE;
+        past.base256Mtime = true;
+        apply(RawTar.tar()
+                .header(future)
+                .header(past)
+                .paxText(Map.of("mtime", String.valueOf(Long.MAX_VALUE))).file("pax-future", "")
+                .paxText(Map.of("mtime", "2147483648.5")).file("after-2038", "")
+                .build());
+        Instant year2400 = Instant.parse("2400-01-01T00:00:00Z");
+        for (String name : List.of("future", "pax-future")) {
+            Instant stored = Files.getLastModifiedTime(target.resolve(name), NOFOLLOW).toInstant();
+            assertTrue(stored.isAfter(year2400), name + " is stored as the file system's latest time: " + stored);
+        }
+        Instant stored = Files.getLastModifiedTime(target.resolve("past"), NOFOLLOW).toInstant();
+        assertTrue(stored.isBefore(Instant.parse("1902-01-01T00:00:00Z")), "the earliest time stored: " + stored);
+        assertEquals(FileTime.from(Instant.ofEpochSecond(1L << 31, 500_000_000)),
+                Files.getLastModifiedTime(target.resolve("after-2038"), NOFOLLOW));
+    }
+
+    @Test
     void ownersWhenRunningAsRoot() throws IOException {
         assumeTrue(ROOT, "needs root");
         apply(tar().owner(1234, 5678)
@@ -700,6 +741,10 @@ class TarApplierTest {
     @Test
     void ownersOutOfRangeAndHugeSparseFilesAreRejected() throws IOException {
         assertHostile(RawTar.tar().paxText(Map.of("uid", "4294967296")).file("big-uid", "x").build(), "big-uid");
+        assertHostile(RawTar.tar().paxText(Map.of("uid", "-1")).file("negative-uid", "x").build(), "negative-uid");
+        RawTar.Header negativeGid = RawTar.header("negative-gid", '0').owner(0, -2);
+        negativeGid.base256 = true;
+        assertHostile(RawTar.tar().header(negativeGid).build(), "negative-gid");
         assertHostile(RawTar.tar()
                 .paxText(Map.of("GNU.sparse.size", String.valueOf(1L << 40), "GNU.sparse.map", ((1L << 40) - 1) + ",1",
                         "GNU.sparse.name", "huge"))

@@ -41,8 +41,12 @@ public final class RawTar {
         public long devMinor;
         /** {@code "ustar"} (POSIX, with prefix), {@code "gnu"}, or {@code "v7"} (no magic). */
         public String format = "ustar";
-        /** Write numbers in base-256 instead of octal. */
+        /** Write numbers in base-256 (two's complement, so negatives too) instead of octal. */
         public boolean base256;
+        /** Write the mtime alone in base-256, as GNU tar does for a time before 1970. */
+        public boolean base256Mtime;
+        /** If set, the mtime field's 12 bytes as they are. */
+        public byte[] rawMtime;
         /** Make the size field base-256 negative. */
         public boolean negativeSize;
         /** Add this to the correct checksum (0 keeps it right). */
@@ -104,7 +108,11 @@ public final class RawTar {
         } else {
             number(b, 124, 12, h.size, h.base256);
         }
-        number(b, 136, 12, h.mtime, h.base256);
+        if (h.rawMtime != null) {
+            put(b, 136, 12, h.rawMtime);
+        } else {
+            number(b, 136, 12, h.mtime, h.base256 || h.base256Mtime);
+        }
         b[156] = (byte) h.type;
         put(b, 157, 100, h.linkName.getBytes(StandardCharsets.UTF_8));
         List<long[]> extra = new ArrayList<>();
@@ -125,7 +133,7 @@ public final class RawTar {
                     }
                 }
                 b[482] = (byte) (extra.isEmpty() ? 0 : 1);
-                number(b, 483, 12, h.realSize, false);
+                number(b, 483, 12, h.realSize, h.base256);
             }
             default -> { }
         }
@@ -262,12 +270,12 @@ public final class RawTar {
 
     private static void number(byte[] b, int at, int length, long value, boolean base256) {
         if (base256) {
-            b[at] = (byte) 0x80;
             long v = value;
-            for (int i = at + length - 1; i > at; i--) {
-                b[i] = (byte) (v & 0xff);
-                v >>>= 8;
+            for (int i = at + length - 1; i >= at; i--) {
+                b[i] = (byte) v;
+                v >>= 8; // sign-extending: a negative number's leading bytes are 0xff
             }
+            b[at] |= (byte) 0x80;
             return;
         }
         String octal = Long.toOctalString(value);
