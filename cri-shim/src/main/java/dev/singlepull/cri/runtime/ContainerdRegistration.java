@@ -108,14 +108,18 @@ public final class ContainerdRegistration implements RuntimeRegistration, AutoCl
 
     @Override
     public void register(PulledImage image) {
-        Set<String> done = registered.get(image.imageId());
-        if (done != null && done.containsAll(image.names())) {
-            return;
+        // a flight this call joins may have read the image's names before this pull recorded a new one: then one
+        // more flight registers it
+        for (int flight = 0; flight < 2; flight++) {
+            Set<String> done = registered.get(image.imageId());
+            if (done != null && done.containsAll(image.names())) {
+                return;
+            }
+            flights.run(image.imageId(), ctx -> {
+                registerNow(image.imageId());
+                return null;
+            });
         }
-        flights.run(image.imageId(), ctx -> {
-            registerNow(image.imageId());
-            return null;
-        });
     }
 
     /**
