@@ -14,6 +14,9 @@ import dev.singlepull.cri.pull.PullPipeline;
 import dev.singlepull.cri.registry.RegistryClient;
 import dev.singlepull.cri.registry.RegistryListener;
 import dev.singlepull.cri.server.RootLock;
+import dev.singlepull.cri.image.RuntimeRegistration;
+import dev.singlepull.cri.runtime.ContainerdRegistration;
+import dev.singlepull.cri.snapshots.ProxySnapshotter;
 import dev.singlepull.dedup.FlightInfo;
 import dev.singlepull.dedup.FlightListener;
 import dev.singlepull.dedup.SingleFlight;
@@ -32,8 +35,8 @@ import java.util.List;
 
 /**
  * Everything singlepull keeps on one root, opened and wired: the root lock, the metadata database, the content
- * store, the snapshotter, the unpacker, garbage collection, the registry client, the pull pipeline and the image
- * service. The composition root of the service; closing it closes them in reverse order.
+ * store, the snapshotter, the unpacker, garbage collection, the registry client, the pull pipeline, the image
+ * service and the snapshots a container runtime makes on the store's layers. The composition root of the service; closing it closes them in reverse order.
  */
 public final class Node implements AutoCloseable {
     private final RootLock lock;
@@ -47,6 +50,9 @@ public final class Node implements AutoCloseable {
     private final ImageService images;
     private final StoreCheck check;
     private final IngestJanitor janitor;
+    private final GarbageCollector gc;
+    private final ProxySnapshotter runtimeSnapshots;
+    private final ContainerdRegistration registration;
 
     private Node(ShimConfig config, FlightListener listener, RegistryListener registryListener, boolean inspect) {
         Path root = config.root().toAbsolutePath();
@@ -69,9 +75,13 @@ public final class Node implements AutoCloseable {
                     config.grace().orElse(null),
                     PullPipeline.downloadStallPolicy(config.minTransferRate(), config.stallWindow()),
                     config.unpackWhileDownloading(), config.parallelParts());
-            GarbageCollector gc = new GarbageCollector(db,
+            this.gc = new GarbageCollector(db,
                     List.of(LocalContentStore.collectorFor(content), snapshots.collector()));
-            this.images = new ImageService(pipeline, db, content, gc, root);
+            this.runtimeSnapshots = inspect ? null : new ProxySnapshotter(root, db, snapshots, gc);
+            this.registration = inspect || !config.runtime().registers() ? null
+                    : new ContainerdRegistration(config.runtime(), db, content, listener);
+            this.images = new ImageService(pipeline, db, content, gc, root,
+                    registration == null ? RuntimeRegistration.NONE : registration);
             this.check = new StoreCheck(content, snapshots, db, gc);
             this.janitor = started = inspect ? null : IngestJanitor.start(content, config.staleIngestAge());
         } catch (RuntimeException e) {
@@ -157,10 +167,26 @@ public final class Node implements AutoCloseable {
         return snapshots;
     }
 
+    /** containerd's snapshotter contract over the store's layers; INTERNAL on a node opened for inspection. */
+    public ProxySnapshotter runtimeSnapshots() {
+        if (runtimeSnapshots == null) {
+            throw SinglepullException.internal("a node opened for inspection serves no snapshots", null);
+        }
+        return runtimeSnapshots;
+    }
+
+    /** The registration of images in containerd, when {@code [runtime] containerd_address} is set. */
+    public java.util.Optional<ContainerdRegistration> registration() {
+        return java.util.Optional.ofNullable(registration);
+    }
+
     /** Live flights of every tier. */
     public List<FlightInfo> flights() {
         List<FlightInfo> all = new ArrayList<>(pipeline.flights());
         all.addAll(chains.flights());
+        if (registration != null) {
+            all.addAll(registration.flights());
+        }
         return all;
     }
 
@@ -169,6 +195,9 @@ public final class Node implements AutoCloseable {
         try {
             if (janitor != null) {
                 janitor.close();
+            }
+            if (registration != null) {
+                registration.close();
             }
             content.close();
             db.close();

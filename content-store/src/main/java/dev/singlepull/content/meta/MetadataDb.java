@@ -35,6 +35,9 @@ public interface MetadataDb extends AutoCloseable {
 
     Leases leases();
 
+    /** The snapshots a container runtime made through singlepull's snapshots service. */
+    RuntimeSnapshotStore runtimeSnapshots();
+
     /** Labels of a blob; empty if it has none. */
     Map<String, String> labels(Digest digest);
 
@@ -47,7 +50,8 @@ public interface MetadataDb extends AutoCloseable {
     /**
      * Everything reachable from the roots, read in one transaction so the view is consistent: image records and
      * live leases are the roots; content labels {@code containerd.io/gc.ref.content.*} lead to blobs,
-     * {@code containerd.io/gc.ref.snapshot.*} to snapshots, and a snapshot's parent to its parent.
+     * {@code containerd.io/gc.ref.snapshot.*} to snapshots, and a snapshot's parent to its parent. Every runtime
+     * snapshot is a root too, so that no layer under a container's snapshot is freed.
      */
     Reachable reachable();
 

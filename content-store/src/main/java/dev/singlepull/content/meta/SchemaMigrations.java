@@ -65,7 +65,29 @@ final class SchemaMigrations {
             // only after their directory was complete: they are committed.
             List.of(
                     "ALTER TABLE snapshots ADD COLUMN state TEXT NOT NULL DEFAULT 'committed' "
-                            + "CHECK (state IN ('committing', 'committed', 'removing'))"));
+                            + "CHECK (state IN ('committing', 'committed', 'removing'))"),
+            // version 3: the snapshots a container runtime makes through singlepull's snapshots service (active
+            // snapshots, views, and what it commits itself), their labels, and the labels it sets on layers
+            List.of(
+                    """
+                    CREATE TABLE runtime_snapshots (
+                        name       TEXT    PRIMARY KEY,
+                        parent     TEXT,
+                        kind       TEXT    NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
+                        directory  TEXT    NOT NULL,
+                        layer      TEXT,
+                        created_ms INTEGER NOT NULL,
+                        updated_ms INTEGER NOT NULL
+                    )""",
+                    "CREATE INDEX runtime_snapshots_by_parent ON runtime_snapshots(parent)",
+                    """
+                    CREATE TABLE runtime_snapshot_labels (
+                        name  TEXT NOT NULL,
+                        key   TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (name, key)
+                    ) WITHOUT ROWID""",
+                    "INSERT INTO sequences (name, value) VALUES ('runtime_snapshot_id', 0)"));
 
     private SchemaMigrations() { }
 

@@ -36,6 +36,7 @@ final class SqliteMetadataDb implements MetadataDb {
     private final ImageStore images;
     private final SqliteSnapshotStore snapshots;
     private final SqliteLeases leases;
+    private final SqliteRuntimeSnapshotStore runtimeSnapshots;
 
     private SqliteMetadataDb(SqliteConnections db, Clock clock, boolean cacheImages) {
         this.db = db;
@@ -44,6 +45,7 @@ final class SqliteMetadataDb implements MetadataDb {
         this.images = cacheImages ? new CachedImageStore(table, db::ensureOpen) : table;
         this.snapshots = new SqliteSnapshotStore(db, clock);
         this.leases = new SqliteLeases(db, clock);
+        this.runtimeSnapshots = new SqliteRuntimeSnapshotStore(db, clock);
     }
 
     static SqliteMetadataDb open(Path file) {
@@ -102,6 +104,11 @@ final class SqliteMetadataDb implements MetadataDb {
     @Override
     public Leases leases() {
         return leases;
+    }
+
+    @Override
+    public RuntimeSnapshotStore runtimeSnapshots() {
+        return runtimeSnapshots;
     }
 
     @Override
@@ -176,6 +183,12 @@ final class SqliteMetadataDb implements MetadataDb {
                     }
                 }
             }
+            for (String[] runtime : graph.runtimeSnapshots()) {
+                marker.snapshotRoot(runtime[0]); // a running container's layers stay while it runs
+                if (runtime[2] != null) {
+                    marker.snapshotRoot(runtime[2]); // the layer an alias stands for
+                }
+            }
             return marker.mark();
         });
     }
@@ -199,7 +212,8 @@ final class SqliteMetadataDb implements MetadataDb {
     private record ImageRoot(String name, Digest manifest, Digest config) { }
 
     /** The rows a mark phase walks, read in the caller's transaction: image roots, reference labels, parents. */
-    private record Graph(List<ImageRoot> images, List<String[]> labels, List<String[]> parents) {
+    private record Graph(List<ImageRoot> images, List<String[]> labels, List<String[]> parents,
+                         List<String[]> runtimeSnapshots) {
         static Graph read(Connection c) throws SQLException {
             List<ImageRoot> images = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT name, manifest_digest, config_digest FROM images "
@@ -227,7 +241,14 @@ final class SqliteMetadataDb implements MetadataDb {
                     parents.add(new String[] {rs.getString(1), rs.getString(2)});
                 }
             }
-            return new Graph(images, labels, parents);
+            List<String[]> runtime = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT name, parent, layer FROM runtime_snapshots");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    runtime.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
+                }
+            }
+            return new Graph(images, labels, parents, runtime);
         }
 
         /** A fresh marker that knows every edge but no root yet. */
@@ -238,6 +259,9 @@ final class SqliteMetadataDb implements MetadataDb {
             }
             for (String[] parent : parents) {
                 marker.snapshot(parent[0], parent[1]);
+            }
+            for (String[] runtime : runtimeSnapshots) {
+                marker.snapshot(runtime[0], runtime[1]);
             }
             return marker;
         }

@@ -5,7 +5,6 @@ import dev.singlepull.errdefs.SinglepullException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -111,17 +110,7 @@ final class SqliteSnapshotStore implements SnapshotStore {
 
     @Override
     public long nextId() {
-        return db.write("next snapshot id", c -> {
-            try (Statement st = c.createStatement()) {
-                st.executeUpdate("UPDATE sequences SET value = value + 1 WHERE name = 'snapshot_id'");
-                try (ResultSet rs = st.executeQuery("SELECT value FROM sequences WHERE name = 'snapshot_id'")) {
-                    if (!rs.next()) {
-                        throw SinglepullException.internal("metadata database has no snapshot id sequence", null);
-                    }
-                    return rs.getLong(1);
-                }
-            }
-        });
+        return db.write("next snapshot id", c -> Sequences.next(c, "snapshot_id"));
     }
 
     private static SnapshotRecord.State state(String key, String name) {

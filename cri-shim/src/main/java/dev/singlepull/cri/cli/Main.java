@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         description = "A CRI image service that pulls every image, blob and layer once.",
         subcommands = {ServeCommand.class, PullCommand.class, ImagesCommand.class, InspectCommand.class,
                 RmiCommand.class, ExportCommand.class, FsInfoCommand.class, FlightsCommand.class, GcCommand.class,
-                FsckCommand.class,
+                FsckCommand.class, ContainerdConfigCommand.class,
                 LoadTestCommand.class, VersionCommand.class})
 public final class Main implements Runnable {
     static final String VERSION = "0.1.0";

@@ -74,6 +74,19 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--allow-foreign-urls", description = "fetch non-distributable (foreign) layers from their URLs")
     boolean allowForeignUrls;
 
+    @Option(names = "--containerd-address", paramLabel = "PATH",
+            description = "containerd's socket: pulled images are registered there (default \"\": not registered)")
+    String containerdAddress;
+
+    @Option(names = "--snapshotter-socket", paramLabel = "PATH",
+            description = "serve containerd's snapshots service here (default: beside the socket, "
+                    + "/run/singlepull/snapshotter.sock as root; \"\" disables it)")
+    String snapshotterSocket;
+
+    @Option(names = "--snapshotter-name", paramLabel = "NAME",
+            description = "the proxy snapshotter's name in containerd's config (default singlepull)")
+    String snapshotterName;
+
     @Override
     public Integer call() throws InterruptedException {
         ShimConfig cfg = config();
@@ -82,6 +95,7 @@ final class ServeCommand implements Callable<Integer> {
         System.err.println("singlepull " + Main.VERSION + " serving on " + daemon.socket() + " (root "
                 + cfg.root().toAbsolutePath() + ", gzip " + cfg.gzipDecoder().resolved().configName()
                 + (daemon.metricsPort().map(p -> ", metrics on port " + p).orElse(""))
+                + (daemon.snapshotterSocket().map(p -> ", snapshots service on " + p).orElse(""))
                 + ")");
         daemon.awaitTermination();
         return 0;
@@ -140,6 +154,15 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (allowForeignUrls) {
             b.registry(r -> r.withAllowForeignUrls(true));
+        }
+        if (containerdAddress != null) {
+            b.runtime(r -> r.withContainerdAddress(containerdAddress));
+        }
+        if (snapshotterSocket != null) {
+            b.runtime(r -> r.withSnapshotterSocket(snapshotterSocket));
+        }
+        if (snapshotterName != null) {
+            b.runtime(r -> r.withSnapshotter(snapshotterName));
         }
         return b.addInsecureRegistries(insecureRegistries).build();
     }

@@ -56,6 +56,12 @@ import java.util.function.UnaryOperator;
  * parallel_part_bytes = 33554432      # ... in parts of this size, for blobs of at least two parts
  * gzip_decoder = "auto"               # "auto" (ISA-L where usable, else java.util.zip), "isal" or "jdk"
  *
+ * [runtime]                           # see RuntimeSettings
+ * containerd_address = ""             # containerd's socket; "" (the default): images are not registered there
+ * namespace = "k8s.io"
+ * snapshotter = "singlepull"
+ * snapshotter_socket = "/run/singlepull/snapshotter.sock"   # default: beside socket (see snapshotterSocket()); "": none
+ *
  * [registries."docker.io"]
  * mirrors = ["http://127.0.0.1:5000", "https://mirror.example.com"]
  * # server = "https://registry-1.docker.io"
@@ -78,12 +84,14 @@ import java.util.function.UnaryOperator;
  *                           the blob is committed
  * @param parallelParts      how a big blob is fetched as parallel ranges
  * @param gzipDecoder        what inflates gzip layers
+ * @param runtime            the runtime tier: containerd registration and the snapshots service
  */
 public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform, RegistrySettings registry,
                          int maxConcurrentDownloads, int maxConcurrentUnpacks, Optional<Duration> grace,
                          long minTransferRate, Duration stallWindow, SnapshotSync snapshotSync,
                          Duration staleIngestAge, int maxExpansionRatio, long expansionCheckAbove,
-                         boolean unpackWhileDownloading, ParallelParts parallelParts, GzipDecoder gzipDecoder) {
+                         boolean unpackWhileDownloading, ParallelParts parallelParts, GzipDecoder gzipDecoder,
+                         RuntimeSettings runtime) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
@@ -93,7 +101,9 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             "registry_outage_seconds", "circuit_breaker_slice_ms", "circuit_breaker_open_seconds", "max_blob_resumes",
             "registries", "snapshot_sync", "stale_ingest_seconds",
             "max_layer_expansion_ratio", "expansion_check_above_bytes", "unpack_while_downloading",
-            "parallel_parts_per_blob", "parallel_part_bytes", "gzip_decoder");
+            "parallel_parts_per_blob", "parallel_part_bytes", "gzip_decoder", "runtime");
+    private static final Set<String> RUNTIME_KEYS = Set.of("containerd_address", "namespace", "snapshotter",
+            "snapshotter_socket");
     private static final Set<String> HOST_KEYS = Set.of("mirrors", "server", "insecure", "ca", "skip_verify");
 
     public ShimConfig {
@@ -106,6 +116,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         java.util.Objects.requireNonNull(snapshotSync, "snapshotSync");
         java.util.Objects.requireNonNull(parallelParts, "parallelParts");
         java.util.Objects.requireNonNull(gzipDecoder, "gzipDecoder");
+        java.util.Objects.requireNonNull(runtime, "runtime");
         if (staleIngestAge.compareTo(Duration.ofSeconds(1)) < 0) {
             throw SinglepullException.invalidArgument("stale_ingest_seconds must be >= 1");
         }
@@ -120,12 +131,29 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
                 RegistrySettings.DEFAULTS, 6, Math.max(2, Runtime.getRuntime().availableProcessors()),
                 Optional.empty(), 10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24),
-                100, 256L << 20, true, ParallelParts.DEFAULT, GzipDecoder.AUTO);
+                100, 256L << 20, true, ParallelParts.DEFAULT, GzipDecoder.AUTO, RuntimeSettings.DEFAULTS);
     }
 
     /** Hosts reached over plain http besides loopback ones. */
     public Set<String> insecureRegistries() {
         return registry.insecure();
+    }
+
+    /**
+     * Where the snapshots service listens, if it is served: as configured, or beside the CRI socket, named
+     * {@code snapshotter.sock} beside {@code singlepull.sock} (so {@code /run/singlepull/snapshotter.sock} by default)
+     * and {@code NAME-snapshotter.sock} beside any other {@code NAME.sock}, so that services sharing a directory do not
+     * share it.
+     */
+    public Optional<Path> snapshotterSocket() {
+        String configured = runtime.snapshotterSocket();
+        if (configured == null) {
+            String name = socket.getFileName().toString();
+            String sibling = name.equals("singlepull.sock") ? RuntimeSettings.DEFAULT_SOCKET_NAME
+                    : name.replaceFirst("\\.sock$", "") + "-" + RuntimeSettings.DEFAULT_SOCKET_NAME;
+            return Optional.of(socket.toAbsolutePath().resolveSibling(sibling));
+        }
+        return configured.isBlank() ? Optional.empty() : Optional.of(Path.of(configured));
     }
 
     /** The defaults overlaid with {@code file}; INVALID_ARGUMENT naming the file for unknown keys or bad values. */
@@ -202,6 +230,9 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             throw SinglepullException.invalidArgument("'registries' must be a table of [registries.\"NAME\"] tables");
         }
         registries.properties().forEach(e -> b.host(e.getKey(), hostConfig(e.getKey(), e.getValue())));
+        if (toml.has("runtime")) {
+            b.runtime(runtimeSettings(toml.get("runtime"), base.runtime()));
+        }
         return b.build();
     }
 
@@ -220,6 +251,32 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
                 : Optional.empty();
         Optional<Path> ca = node.has("ca") ? Optional.of(Path.of(text(node, "ca"))) : Optional.empty();
         return new HostConfig(mirrors, server, bool(node, "insecure", false), ca, bool(node, "skip_verify", false));
+    }
+
+    private static RuntimeSettings runtimeSettings(JsonNode node, RuntimeSettings base) {
+        if (!node.isObject()) {
+            throw SinglepullException.invalidArgument("'runtime' must be a table");
+        }
+        node.properties().forEach(e -> {
+            if (!RUNTIME_KEYS.contains(e.getKey())) {
+                throw SinglepullException.invalidArgument("unknown key '" + e.getKey() + "' in [runtime] (known: "
+                        + "containerd_address, namespace, snapshotter, snapshotter_socket)");
+            }
+        });
+        RuntimeSettings r = base;
+        if (node.has("containerd_address")) {
+            r = r.withContainerdAddress(text(node, "containerd_address"));
+        }
+        if (node.has("namespace")) {
+            r = r.withNamespace(text(node, "namespace"));
+        }
+        if (node.has("snapshotter")) {
+            r = r.withSnapshotter(text(node, "snapshotter"));
+        }
+        if (node.has("snapshotter_socket")) {
+            r = r.withSnapshotterSocket(text(node, "snapshotter_socket"));
+        }
+        return r;
     }
 
     private static String text(JsonNode node, String key) {
@@ -297,6 +354,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private boolean unpackWhileDownloading;
         private ParallelParts parallelParts;
         private GzipDecoder gzipDecoder;
+        private RuntimeSettings runtime;
 
         private Builder(ShimConfig c) {
             root = c.root;
@@ -318,6 +376,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             unpackWhileDownloading = c.unpackWhileDownloading;
             parallelParts = c.parallelParts;
             gzipDecoder = c.gzipDecoder;
+            runtime = c.runtime;
         }
 
         public Builder root(Path value) {
@@ -420,11 +479,23 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
+        /** Changes the runtime tier's settings. */
+        public Builder runtime(RuntimeSettings value) {
+            runtime = value;
+            return this;
+        }
+
+        /** Changes the runtime tier's settings. */
+        public Builder runtime(UnaryOperator<RuntimeSettings> change) {
+            runtime = change.apply(runtime);
+            return this;
+        }
+
         public ShimConfig build() {
             return new ShimConfig(root, socket, metricsAddress, platform, registry.withHosts(hosts, insecureRegistries),
                     maxConcurrentDownloads, maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync,
                     staleIngestAge, maxExpansionRatio, expansionCheckAbove, unpackWhileDownloading, parallelParts,
-                    gzipDecoder);
+                    gzipDecoder, runtime);
         }
     }
 }

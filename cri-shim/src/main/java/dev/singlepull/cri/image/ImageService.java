@@ -36,6 +36,7 @@ public final class ImageService {
     private final MetadataDb db;
     private final ContentStore content;
     private final GarbageCollector gc;
+    private final RuntimeRegistration runtime;
     private final Path root;
     /** Per image id: what its view takes from the config blob and its labels. Dropped when the image is removed. */
     private final Map<Digest, ConfigDetails> details = new ConcurrentHashMap<>();
@@ -44,11 +45,26 @@ public final class ImageService {
     private record ConfigDetails(ImageConfig config, String chainId) { }
 
     public ImageService(PullPipeline pipeline, MetadataDb db, ContentStore content, GarbageCollector gc, Path root) {
+        this(pipeline, db, content, gc, root, RuntimeRegistration.NONE);
+    }
+
+    /** As the other constructor, with {@code runtime} told of every image pulled and removed. */
+    public ImageService(PullPipeline pipeline, MetadataDb db, ContentStore content, GarbageCollector gc, Path root,
+                        RuntimeRegistration runtime) {
         this.pipeline = pipeline;
         this.db = db;
         this.content = content;
         this.gc = gc;
         this.root = root;
+        this.runtime = runtime;
+    }
+
+    /**
+     * Makes a pulled image known to the container runtime, if one is configured (see {@link RuntimeRegistration});
+     * a PullImage answers only after this returns.
+     */
+    public void register(PulledImage image) {
+        runtime.register(image);
     }
 
     /** Starts or joins the pull of {@code image}; INVALID_ARGUMENT for a bad reference. */
@@ -96,6 +112,7 @@ public final class ImageService {
             return List.of();
         }
         List<String> names = db.images().byConfig(id.get()).stream().map(ImageRecord::name).toList();
+        runtime.unregister(id.get(), names);
         db.images().delete(names);
         details.remove(id.get());
         gc.collect();

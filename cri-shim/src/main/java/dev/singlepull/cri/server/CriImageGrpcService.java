@@ -61,6 +61,7 @@ final class CriImageGrpcService extends ImageServiceGrpc.ImageServiceImplBase {
             Call<PulledImage> call = images.pull(request.getImage().getImage(), credentials);
             Context.current().addListener(ctx -> call.cancel(), Runnable::run);
             PulledImage pulled = call.await();
+            images.register(pulled);
             return PullImageResponse.newBuilder().setImageRef(pulled.imageId().toString()).build();
         });
     }

@@ -19,8 +19,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The running service: a {@link Node} served over the unix socket, with metrics. {@link #start} returns once the
- * socket answers.
+ * The running service: a {@link Node} served over the unix socket, with metrics, and containerd's snapshots service
+ * on a second socket when configured. {@link #start} returns once the sockets answer.
  */
 public final class Daemon implements AutoCloseable {
     /**
@@ -37,11 +37,16 @@ public final class Daemon implements AutoCloseable {
     private final Node node;
     private final UnixSocketServer server;
     private final Optional<MetricsEndpoint> metrics;
+    private final Optional<UnixSocketServer> snapshotsServer;
+    private final Optional<SnapshotsGrpcService> snapshots;
 
-    private Daemon(Node node, UnixSocketServer server, Optional<MetricsEndpoint> metrics) {
+    private Daemon(Node node, UnixSocketServer server, Optional<MetricsEndpoint> metrics,
+                   Optional<UnixSocketServer> snapshotsServer, Optional<SnapshotsGrpcService> snapshots) {
         this.node = node;
         this.server = server;
         this.metrics = metrics;
+        this.snapshotsServer = snapshotsServer;
+        this.snapshots = snapshots;
     }
 
     public static Daemon start(ShimConfig config, String version) {
@@ -50,17 +55,31 @@ public final class Daemon implements AutoCloseable {
         new JvmThreadMetrics().bindTo(registry);
         Node node = Node.open(config, new FlightMetrics(registry), new RegistryMetrics(registry));
         Optional<MetricsEndpoint> metrics = Optional.empty();
+        Optional<UnixSocketServer> snapshotsServer = Optional.empty();
         try {
             if (!config.metricsAddress().isBlank()) {
                 metrics = Optional.of(MetricsEndpoint.start(config.metricsAddress(), registry));
+            }
+            Optional<SnapshotsGrpcService> snapshots = config.snapshotterSocket()
+                    .map(path -> new SnapshotsGrpcService(node.runtimeSnapshots()));
+            if (snapshots.isPresent()) {
+                snapshotsServer = Optional.of(UnixSocketServer.start(config.snapshotterSocket().orElseThrow(),
+                        List.of(snapshots.get()), Set.of()));
             }
             UnixSocketServer server = UnixSocketServer.start(config.socket(), List.of(
                     new CriImageGrpcService(node.images(), Clock.systemUTC()),
                     new RuntimeVersionService(version),
                     new AdminGrpcService(node::flights, node.images()::pullProgress, node::collectGarbage,
                             node::fsck)), QUICK_METHODS);
-            return new Daemon(node, server, metrics);
+            // containerd may have lost what it was given (reinstalled, root wiped): give it again what it lacks
+            node.registration().ifPresent(r -> Thread.ofVirtual().name("containerd-reregistration").start(() -> {
+                int images = r.registerAll();
+                System.getLogger(Daemon.class.getName()).log(System.Logger.Level.INFO,
+                        "containerd: {0} image(s) checked at start-up", images);
+            }));
+            return new Daemon(node, server, metrics, snapshotsServer, snapshots);
         } catch (RuntimeException e) {
+            snapshotsServer.ifPresent(UnixSocketServer::close);
             metrics.ifPresent(MetricsEndpoint::close);
             node.close();
             throw e;
@@ -75,6 +94,16 @@ public final class Daemon implements AutoCloseable {
         return server.socket();
     }
 
+    /** The socket of containerd's snapshots service, if it is served. */
+    public Optional<Path> snapshotterSocket() {
+        return snapshotsServer.map(UnixSocketServer::socket);
+    }
+
+    /** How many calls of each snapshots method a runtime made so far (empty when the service is not served). */
+    public java.util.Map<String, Long> snapshotterCalls() {
+        return snapshots.map(SnapshotsGrpcService::calls).orElse(java.util.Map.of());
+    }
+
     public Optional<Integer> metricsPort() {
         return metrics.map(MetricsEndpoint::port);
     }
@@ -85,6 +114,7 @@ public final class Daemon implements AutoCloseable {
 
     @Override
     public void close() {
+        snapshotsServer.ifPresent(UnixSocketServer::close);
         server.close();
         metrics.ifPresent(MetricsEndpoint::close);
         node.close();

@@ -44,4 +44,30 @@ class ServeCommandTest {
             assertThrows(SinglepullException.class, () -> parse("--mirror", bad), bad);
         }
     }
+
+    @Test
+    void runtimeFlagsSetTheRuntimeTier() throws Exception {
+        ShimConfig defaults = parse("--socket", dir.resolve("cri.sock").toString());
+        assertEquals(java.util.Optional.of(dir.resolve("cri-snapshotter.sock")), defaults.snapshotterSocket(),
+                "by default the snapshots service listens beside the CRI socket");
+        assertTrue(!defaults.runtime().registers());
+        ShimConfig config = parse("--containerd-address", "/run/containerd/containerd.sock",
+                "--snapshotter-socket", "/run/x/snap.sock", "--snapshotter-name", "sp");
+        assertEquals("/run/containerd/containerd.sock", config.runtime().containerdAddress());
+        assertEquals(java.util.Optional.of(Path.of("/run/x/snap.sock")), config.snapshotterSocket());
+        assertEquals("sp", config.runtime().snapshotter());
+        assertEquals(java.util.Optional.empty(), parse("--snapshotter-socket", "").snapshotterSocket());
+    }
+
+    @Test
+    void theContainerdSnippetNamesThePluginAndItsSocket() throws Exception {
+        String snippet = dev.singlepull.cri.runtime.ContainerdConfigSnippet.of(parse("--snapshotter-socket",
+                "/run/singlepull/snapshotter.sock"));
+        assertTrue(snippet.contains("[proxy_plugins.singlepull]\n  type = \"snapshot\"\n"
+                + "  address = \"/run/singlepull/snapshotter.sock\""), snippet);
+        assertTrue(snippet.contains("[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n  snapshotter = \"singlepull\""),
+                snippet);
+        assertThrows(SinglepullException.class,
+                () -> dev.singlepull.cri.runtime.ContainerdConfigSnippet.of(parse("--snapshotter-socket", "")));
+    }
 }

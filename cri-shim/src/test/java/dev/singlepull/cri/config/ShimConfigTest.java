@@ -165,4 +165,28 @@ class ShimConfigTest {
         assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
         assertTrue(e.getMessage().contains("pigz") && e.getMessage().contains("auto, isal, jdk"), e.getMessage());
     }
+
+    @Test
+    void theRuntimeTableIsReadAndItsMistakesNamed() throws IOException {
+        ShimConfig config = load("""
+                socket = "/run/sp/cri.sock"
+                [runtime]
+                containerd_address = "/run/containerd/containerd.sock"
+                namespace = "other"
+                snapshotter = "sp"
+                snapshotter_socket = "/run/sp/snap.sock"
+                """);
+        assertEquals(new RuntimeSettings("/run/containerd/containerd.sock", "other", "sp", "/run/sp/snap.sock"),
+                config.runtime());
+        assertTrue(config.runtime().registers());
+        ShimConfig defaults = load("socket = \"/run/sp/cri.sock\"\n");
+        assertEquals(RuntimeSettings.DEFAULTS, defaults.runtime());
+        assertEquals(java.util.Optional.of(Path.of("/run/sp/cri-snapshotter.sock")), defaults.snapshotterSocket());
+        assertEquals(java.util.Optional.empty(), load("[runtime]\nsnapshotter_socket = \"\"\n").snapshotterSocket());
+        assertEquals(java.util.Optional.of(Path.of("/run/singlepull/snapshotter.sock")),
+                load("socket = \"/run/singlepull/singlepull.sock\"\n").snapshotterSocket(), "the documented default");
+        SinglepullException e = assertThrows(SinglepullException.class, () -> load("[runtime]\nsnapshoter = \"x\"\n"));
+        assertTrue(e.getMessage().contains("snapshoter"), e.getMessage());
+        assertThrows(SinglepullException.class, () -> load("[runtime]\nnamespace = \"\"\n"));
+    }
 }

@@ -17,13 +17,16 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** Whole-tree file operations of the snapshotter. None follows a symlink. Stateless. */
-final class Trees {
+/**
+ * Whole-tree file operations of the snapshotter (and of the snapshots service, which measures and deletes the
+ * directories a container runtime writes). None follows a symlink. Stateless.
+ */
+public final class Trees {
     private Trees() {
     }
 
     /** Bytes of regular files and inodes of a tree, each hard-linked inode counted once. */
-    record Usage(long size, long inodes) { }
+    public record Usage(long size, long inodes) { }
 
     /**
      * Measures the tree under {@code dir} and fsyncs every regular file and directory in it, children before their
@@ -35,7 +38,7 @@ final class Trees {
     }
 
     /** Measures the tree under {@code dir} (as {@link #measureAndSync}, without syncing). */
-    static Usage measure(Path dir) throws IOException {
+    public static Usage measure(Path dir) throws IOException {
         return walk(dir, false);
     }
 
@@ -104,7 +107,7 @@ final class Trees {
     }
 
     /** Deletes {@code path} and everything under it; absent is not an error. */
-    static void deleteRecursively(Path path) throws IOException {
+    public static void deleteRecursively(Path path) throws IOException {
         BasicFileAttributes attrs;
         try {
             attrs = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -134,7 +137,7 @@ final class Trees {
     }
 
     /** The error for a failed snapshot file operation: RESOURCE_EXHAUSTED when the disk is full, else INTERNAL. */
-    static SinglepullException failure(String what, IOException e) {
+    public static SinglepullException failure(String what, IOException e) {
         String message = String.valueOf(e.getMessage());
         ErrorKind kind = message.contains("No space left on device") || message.contains("Disk quota exceeded")
                 ? ErrorKind.RESOURCE_EXHAUSTED : ErrorKind.INTERNAL;
