@@ -145,23 +145,18 @@ class CompareContainerdBench {
 
     /**
      * The cost of singlepull's snapshot durability, as its own table: the large image's cold single pull with
-     * {@code snapshot_sync} none (what containerd does: no sync of unpacked files), syncfs (singlepull's default),
-     * and syncfs without the write-behind that overlaps the flush with the unpack; each on a service of its own,
-     * warmed up by one pull first. {@code -Dbench.only=durability} runs this
+     * {@code snapshot_sync} none (what containerd does: no sync of unpacked files) and syncfs (singlepull's
+     * default), each on a service of its own, warmed up by one pull first, the rounds interleaved. {@code -Dbench.only=durability} runs this
      * table alone.
      */
     private void durabilityCost(PushedImage large, int rounds) throws Exception {
         Process none = BenchProcesses.serve(dir, "sp-none", "--snapshot-sync", "none");
         Process syncfs = BenchProcesses.serve(dir, "sp-syncfs", "--snapshot-sync", "syncfs");
-        Process noWriteBehind = BenchProcesses.serve(dir, "sp-syncfs-nowb",
-                java.util.Map.of("SINGLEPULL_JAVA_OPTS", "-Dsinglepull.writeBehind=false"), "--snapshot-sync", "syncfs");
         try {
             String run = BenchImages.label(large) + ", 1 pull";
             List<Service> services = List.of(
                     new Service("snapshot_sync none", BenchProcesses.socket(dir, "sp-none"), none.pid()),
-                    new Service("snapshot_sync syncfs", BenchProcesses.socket(dir, "sp-syncfs"), syncfs.pid()),
-                    new Service("syncfs, no write-behind", BenchProcesses.socket(dir, "sp-syncfs-nowb"),
-                            noWriteBehind.pid()));
+                    new Service("snapshot_sync syncfs", BenchProcesses.socket(dir, "sp-syncfs"), syncfs.pid()));
             List<List<Double>> walls = new ArrayList<>();
             List<Double> cpu = new ArrayList<>();
             for (Service service : services) {
@@ -187,7 +182,6 @@ class CompareContainerdBench {
         } finally {
             BenchProcesses.stop(none);
             BenchProcesses.stop(syncfs);
-            BenchProcesses.stop(noWriteBehind);
         }
     }
 

@@ -53,8 +53,6 @@ public final class DirectorySnapshotter implements Snapshotter {
     private final SnapshotStore store;
     private final Clock clock;
     private final SnapshotSync sync;
-    /** Background writeback while layers are written; null unless {@link #sync} is {@link SnapshotSync#SYNCFS}. */
-    private final WriteBehind writeBehind;
 
     /** Opens the snapshot area of {@code root}, creating it if needed, and cleans up after crashed runs. */
     public DirectorySnapshotter(Path root, SnapshotStore store) {
@@ -81,8 +79,6 @@ public final class DirectorySnapshotter implements Snapshotter {
         this.store = Objects.requireNonNull(store, "store");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.sync = effective(Objects.requireNonNull(sync, "sync"));
-        this.writeBehind = this.sync == SnapshotSync.SYNCFS && recover && WriteBehind.enabled()
-                ? new WriteBehind(snapshots) : null;
         try {
             Files.createDirectories(snapshots);
         } catch (IOException e) {
@@ -157,9 +153,6 @@ public final class DirectorySnapshotter implements Snapshotter {
                 Files.createDirectory(dir);
                 Path fs = Files.createDirectory(dir.resolve(SnapshotLayout.FS));
                 Files.setPosixFilePermissions(fs, PosixFilePermissions.fromString("rwxr-xr-x"));
-                if (writeBehind != null) {
-                    writeBehind.started(dir);
-                }
                 return new Staging(dir);
             } catch (FileAlreadyExistsException e) {
                 // a name clash: draw again
@@ -172,16 +165,6 @@ public final class DirectorySnapshotter implements Snapshotter {
     @Override
     public SnapshotInfo commit(Staging staging, ChainId chainId, ChainId parent) {
         Path dir = own(staging);
-        try {
-            return commitOwned(staging, dir, chainId, parent);
-        } finally {
-            if (writeBehind != null) {
-                writeBehind.ended(dir);
-            }
-        }
-    }
-
-    private SnapshotInfo commitOwned(Staging staging, Path dir, ChainId chainId, ChainId parent) {
         String key = chainId.toString();
         Optional<SnapshotRecord> existing = store.get(key);
         if (existing.isPresent() && existing.get().isCommitted()) {
@@ -251,9 +234,6 @@ public final class DirectorySnapshotter implements Snapshotter {
     @Override
     public void abort(Staging staging) {
         Path dir = own(staging);
-        if (writeBehind != null) {
-            writeBehind.ended(dir);
-        }
         try {
             Trees.deleteRecursively(dir);
         } catch (IOException e) {
