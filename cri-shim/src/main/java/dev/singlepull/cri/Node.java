@@ -1,6 +1,7 @@
 package dev.singlepull.cri;
 
 import dev.singlepull.content.ContentStore;
+import dev.singlepull.content.Digest;
 import dev.singlepull.content.local.LocalContentStore;
 import dev.singlepull.content.meta.GarbageCollector;
 import dev.singlepull.content.meta.MetadataDb;
@@ -19,6 +20,7 @@ import dev.singlepull.cri.registry.RegistryListener;
 import dev.singlepull.cri.server.RootLock;
 import dev.singlepull.dedup.FlightInfo;
 import dev.singlepull.dedup.FlightListener;
+import dev.singlepull.dedup.FlightProgress;
 import dev.singlepull.dedup.SingleFlight;
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
@@ -180,13 +182,21 @@ public final class Node implements AutoCloseable {
         return snapshots;
     }
 
-    private boolean fetching(dev.singlepull.content.Digest digest) {
+    private boolean fetching(Digest digest) {
         return pipeline.fetching(digest);
     }
 
-    /** Live flights of every tier. */
+    /** Live flights of every tier; with the cluster tier, a blob download's phase says where it fetches from. */
     public List<FlightInfo> flights() {
-        List<FlightInfo> all = new ArrayList<>(pipeline.flights());
+        List<FlightInfo> all = new ArrayList<>();
+        for (FlightInfo f : pipeline.flights()) {
+            all.add(cluster == null || !f.tier().equals("blob") || !Digest.isDigest(f.key())
+                    ? f : cluster.sourceOf(Digest.parse(f.key()))
+                            .map(source -> new FlightInfo(f.tier(), f.key(), f.waiters(),
+                                    new FlightProgress.Snapshot(f.progress().phase() + " from " + source,
+                                            f.progress().done(), f.progress().total()), f.age()))
+                            .orElse(f));
+        }
         all.addAll(chains.flights());
         return all;
     }

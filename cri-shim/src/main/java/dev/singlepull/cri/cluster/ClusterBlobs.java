@@ -19,8 +19,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +43,12 @@ public final class ClusterBlobs implements BlobPeers {
     private static final System.Logger LOG = System.getLogger(ClusterBlobs.class.getName());
     /** Sources tried for one blob before this node goes upstream without a lease. */
     private static final int MAX_SOURCES = 8;
+    /**
+     * How often, and how long apart, a lease holder at its upload limit (503) is asked again before this node goes
+     * upstream without the lease: its uploads end as blobs complete, and waiting costs less than a second download.
+     */
+    private static final int MAX_BUSY_WAITS = 30;
+    private static final long BUSY_PAUSE_MS = 500;
     private static final int COPY_BUFFER = 64 * 1024;
 
     private final Peer self;
@@ -51,6 +59,8 @@ public final class ClusterBlobs implements BlobPeers {
     private final Duration leaseTtl;
     private final Duration holderTtl;
     private final ClusterListener listener;
+    /** Where each blob flight of this node fetches from now, for listings. */
+    private final Map<Digest, String> sources = new ConcurrentHashMap<>();
 
     ClusterBlobs(Peer self, LeaseStore leases, PeerClient peers, ContentStore content,
                  ScheduledExecutorService renewals, Duration leaseTtl, Duration holderTtl, ClusterListener listener) {
@@ -65,19 +75,40 @@ public final class ClusterBlobs implements BlobPeers {
     }
 
     /** How one attempt at a peer ended. */
-    private enum Outcome { FETCHED, NOT_THERE, FAILED, UNUSABLE_INGEST }
+    private enum Outcome { FETCHED, NOT_THERE, BUSY, FAILED, UNUSABLE_INGEST }
 
     /** An attempt's outcome, with the committed blob when it was fetched. */
     private record Attempt(Outcome outcome, ContentInfo info) {
         static final Attempt NOT_THERE = new Attempt(Outcome.NOT_THERE, null);
+        static final Attempt BUSY = new Attempt(Outcome.BUSY, null);
         static final Attempt FAILED = new Attempt(Outcome.FAILED, null);
         static final Attempt UNUSABLE_INGEST = new Attempt(Outcome.UNUSABLE_INGEST, null);
     }
 
+    /** Where the blob flight of {@code digest} fetches from now: a peer, or upstream; empty when not fetching. */
+    public Optional<String> sourceOf(Digest digest) {
+        return Optional.ofNullable(sources.get(digest));
+    }
+
     @Override
-    public Claim claim(ImageRef ref, Descriptor blob, String ingestRef, FlightContext ctx) {
+    public Claim claim(ImageRef ref, Descriptor blob, String ingestRef, FlightContext ctx)
+            throws InterruptedException {
+        Claim decided = null;
+        try {
+            decided = decide(ref, blob, ingestRef, ctx);
+            return decided;
+        } finally {
+            if (decided == null || decided.fetched().isPresent()) {
+                sources.remove(blob.digest()); // an upstream claim shows its source until it is closed
+            }
+        }
+    }
+
+    private Claim decide(ImageRef ref, Descriptor blob, String ingestRef, FlightContext ctx)
+            throws InterruptedException {
         String key = blob.digest().toString();
         Set<Peer> failed = new HashSet<>();
+        int busyWaits = 0;
         try {
             for (int tries = 0; tries < MAX_SOURCES; tries++) {
                 ctx.throwIfCancelled();
@@ -91,7 +122,10 @@ public final class ClusterBlobs implements BlobPeers {
                         return fetched(attempt.info());
                     }
                     if (attempt.outcome() == Outcome.UNUSABLE_INGEST) {
-                        return upstream(key, ingestRef, ctx, leases.acquire(key, self, leaseTtl).equals(self));
+                        return upstream(key, ingestRef, ctx, false);
+                    }
+                    if (attempt.outcome() == Outcome.BUSY) {
+                        continue;
                     }
                     failed.add(holder);
                     if (attempt.outcome() == Outcome.NOT_THERE) {
@@ -100,6 +134,14 @@ public final class ClusterBlobs implements BlobPeers {
                 }
                 Peer holder = leases.acquire(key, self, leaseTtl);
                 if (holder.equals(self)) {
+                    // a holder commits and records itself before it releases its lease: look once more
+                    Set<Peer> committed = new HashSet<>(leases.holders(key));
+                    committed.remove(self);
+                    committed.removeAll(failed);
+                    if (!committed.isEmpty()) {
+                        leases.release(key, self);
+                        continue;
+                    }
                     listener.leaseTaken();
                     return upstream(key, ingestRef, ctx, true);
                 }
@@ -120,6 +162,11 @@ public final class ClusterBlobs implements BlobPeers {
                 }
                 if (attempt.outcome() == Outcome.UNUSABLE_INGEST) {
                     return upstream(key, ingestRef, ctx, false);
+                }
+                if (attempt.outcome() == Outcome.BUSY && busyWaits++ < MAX_BUSY_WAITS) {
+                    tries--; // a holder at its limit has not failed: ask again shortly
+                    Thread.sleep(BUSY_PAUSE_MS);
+                    continue;
                 }
                 failed.add(holder);
             }
@@ -149,6 +196,7 @@ public final class ClusterBlobs implements BlobPeers {
                 return Attempt.UNUSABLE_INGEST; // parts out of order: the ranged upstream download fills the gaps
             }
             long offset = writer.offset();
+            sources.put(blob.digest(), "peer " + peer);
             PeerClient.Answer answer;
             try {
                 answer = peers.open(peer, ref.repository(), blob.digest(), offset);
@@ -158,6 +206,9 @@ public final class ClusterBlobs implements BlobPeers {
             if (!answer.ok()) {
                 if (answer.status() == 404) {
                     return Attempt.NOT_THERE;
+                }
+                if (answer.status() == 503) {
+                    return Attempt.BUSY;
                 }
                 return peerFailed(peer, blob.digest(), "answered " + answer.status());
             }
@@ -214,9 +265,14 @@ public final class ClusterBlobs implements BlobPeers {
     private Claim upstream(String key, String ingestRef, FlightContext ctx, boolean leased) {
         long prefix = content.ingests().stream().filter(i -> i.ref().equals(ingestRef)).mapToLong(i -> i.offset())
                 .findFirst().orElse(0);
+        Digest digest = Digest.parse(key);
         ScheduledFuture<?> renewal = leased ? renewals.scheduleWithFixedDelay(new Renewal(key, ctx),
                 leaseTtl.toMillis() / 3, leaseTtl.toMillis() / 3, TimeUnit.MILLISECONDS) : null;
         return new Claim() {
+            {
+                sources.put(digest, leased ? "upstream (lease held)" : "upstream");
+            }
+
             @Override
             public Optional<ContentInfo> fetched() {
                 return Optional.empty();
@@ -234,6 +290,7 @@ public final class ClusterBlobs implements BlobPeers {
 
             @Override
             public void close() {
+                sources.remove(digest, leased ? "upstream (lease held)" : "upstream");
                 if (renewal != null) {
                     renewal.cancel(false);
                     try {

@@ -16,6 +16,7 @@ import java.util.Optional;
  * peer_advertise = ""            # host:port other nodes use to reach this one; default: derived from peer_listen
  * peer_token_file = ""           # the shared secret; required when redis is set
  * max_peer_uploads = 6
+ * redis_timeout_ms = 500         # the longest one lease-store call may take; then the node goes on alone
  * </pre>
  *
  * @param storeTimeout the longest one lease-store call may take before the node goes on as a single node
@@ -32,6 +33,9 @@ public record ClusterSettings(String redis, String nodeId, String peerListen, St
     public ClusterSettings {
         if (maxPeerUploads < 1) {
             throw new IllegalArgumentException("max_peer_uploads must be >= 1");
+        }
+        if (storeTimeout.toMillis() < 1) {
+            throw new IllegalArgumentException("redis_timeout_ms must be >= 1");
         }
         HostPort.parse(peerListen, "peer_listen");
         if (!peerAdvertise.isBlank()) {
@@ -87,6 +91,11 @@ public record ClusterSettings(String redis, String nodeId, String peerListen, St
     public ClusterSettings withPeerTokenFile(Optional<Path> value) {
         return new ClusterSettings(redis, nodeId, peerListen, peerAdvertise, value, maxPeerUploads,
                 storeTimeout, leaseTtl, peerStall, holderTtl);
+    }
+
+    public ClusterSettings withStoreTimeout(Duration value) {
+        return new ClusterSettings(redis, nodeId, peerListen, peerAdvertise, peerTokenFile, maxPeerUploads,
+                value, leaseTtl, peerStall, holderTtl);
     }
 
     public ClusterSettings withMaxPeerUploads(int value) {

@@ -24,6 +24,7 @@ import java.util.function.Predicate;
 public final class ClusterTier implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ClusterTier.class.getName());
     private static final Duration PEER_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration STARTUP_CONNECT_WAIT = Duration.ofSeconds(3);
 
     private final LeaseStore leases;
     private final PeerServer server;
@@ -68,7 +69,12 @@ public final class ClusterTier implements AutoCloseable {
         try {
             Peer self = new Peer(settings.resolvedNodeId(),
                     advertised(settings, listen, server.port()));
-            leases = new RedisLeaseStore(settings.redis(), settings.storeTimeout(), listener);
+            RedisLeaseStore redis = new RedisLeaseStore(settings.redis(), settings.storeTimeout(), listener);
+            leases = redis;
+            if (!redis.awaitConnected(STARTUP_CONNECT_WAIT)) {
+                LOG.log(System.Logger.Level.WARNING, "lease store " + settings.redis() + " does not answer yet: blobs "
+                        + "are fetched from upstream as on a single node until it does");
+            }
             ScheduledExecutorService renewals = Executors.newSingleThreadScheduledExecutor(
                     Thread.ofPlatform().daemon().name("lease-renewal").factory());
             ClusterBlobs blobs = new ClusterBlobs(self, leases, new PeerClient(token, PEER_CONNECT_TIMEOUT,
@@ -87,6 +93,11 @@ public final class ClusterTier implements AutoCloseable {
     /** Where blob flights look before they go upstream. */
     public BlobPeers peers() {
         return blobs;
+    }
+
+    /** Where the blob flight of {@code digest} fetches from now ("peer node@host:port", "upstream"), if it runs. */
+    public java.util.Optional<String> sourceOf(Digest digest) {
+        return blobs.sourceOf(digest);
     }
 
     /** This node as the others see it. */

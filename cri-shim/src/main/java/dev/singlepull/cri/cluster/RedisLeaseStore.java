@@ -13,6 +13,10 @@ import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
@@ -21,14 +25,15 @@ import java.util.function.Function;
  * renewal, release and takeover compare the value in a script, so a node only ever extends, frees or replaces what it
  * was shown. The holders of a committed blob are a set with an expiry.
  *
- * <p>Every command runs under one short timeout. The connection is made on first use; while Redis is unreachable,
- * commands fail at once (Lettuce reconnects in the background) and a new connection is tried at most every few
- * seconds, so a node without Redis pays no timeout per blob. The first failure is logged, and so is the recovery; every
+ * <p>Every command runs under one short timeout. The connection is made in the background from the start; once made,
+ * Lettuce reconnects it in the background and commands fail at once while it is down. A first connection that
+ * failed is tried again at most every few seconds, so a node without Redis pays no timeout per blob. The first failure is logged, and so is the recovery; every
  * failure is counted.
  */
 public final class RedisLeaseStore implements LeaseStore {
     private static final System.Logger LOG = System.getLogger(RedisLeaseStore.class.getName());
     private static final Duration RECONNECT_PAUSE = Duration.ofSeconds(3);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final String LEASE = "singlepull:lease:";
     private static final String HOLDERS = "singlepull:holders:";
     private static final String RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -43,14 +48,18 @@ public final class RedisLeaseStore implements LeaseStore {
     private final RedisClient client;
     private final ClusterListener listener;
     private final AtomicBoolean down = new AtomicBoolean();
-    private StatefulRedisConnection<String, String> connection; // guarded by this
+    /** The connection once made; failed (so a new attempt starts) before the first attempt. Guarded by this. */
+    private CompletableFuture<StatefulRedisConnection<String, String>> connecting =
+            CompletableFuture.failedFuture(new IllegalStateException("not connected yet"));
     private long nextConnectNanos; // guarded by this
+    private boolean closed; // guarded by this
 
     /**
      * @param uri     {@code redis://host:port} (Lettuce's URI syntax: a password or database may be given)
      * @param timeout the longest any one command or connection attempt may take
      */
     public RedisLeaseStore(String uri, Duration timeout, ClusterListener listener) {
+        this.nextConnectNanos = System.nanoTime();
         this.uri = RedisURI.create(uri);
         this.uri.setTimeout(timeout);
         this.listener = listener;
@@ -58,9 +67,27 @@ public final class RedisLeaseStore implements LeaseStore {
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .socketOptions(SocketOptions.builder().connectTimeout(timeout).build())
+                .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT.compareTo(timeout) > 0
+                        ? CONNECT_TIMEOUT : timeout).build())
                 .timeoutOptions(TimeoutOptions.enabled(timeout))
                 .build());
+        connection(); // connect now, before the first blob needs it
+    }
+
+    /**
+     * Waits up to {@code wait} for the connection being made; true once connected. A node calls it at start-up, so
+     * that its first pulls find the store ready.
+     */
+    public boolean awaitConnected(Duration wait) {
+        try {
+            connection().get(wait.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (ExecutionException | TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     @Override
@@ -114,36 +141,69 @@ public final class RedisLeaseStore implements LeaseStore {
         listener.storeOperation();
         try {
             T result = command.apply(commands());
-            if (down.compareAndSet(true, false)) {
-                LOG.log(System.Logger.Level.INFO, "lease store " + where() + " answers again: the cluster tier is back");
-            }
+            answered();
             return result;
         } catch (RedisException | Unavailable e) {
-            listener.storeUnavailable();
-            if (down.compareAndSet(false, true)) {
-                LOG.log(System.Logger.Level.WARNING, "lease store " + where() + " failed (" + e.getMessage()
-                        + "): blobs are fetched from upstream as on a single node until it answers");
-            }
-            throw e instanceof Unavailable u ? u : new Unavailable("lease store " + where() + ": " + e.getMessage(), e);
+            throw failed(e);
         }
     }
 
-    private synchronized RedisCommands<String, String> commands() {
-        if (connection != null) {
-            return connection.sync();
+    private void answered() {
+        if (down.compareAndSet(true, false)) {
+            LOG.log(System.Logger.Level.INFO, "lease store " + where() + " answers again: the cluster tier is back");
         }
-        long now = System.nanoTime();
-        if (now - nextConnectNanos < 0) {
-            throw new Unavailable("lease store " + where() + " is unreachable; next attempt soon", null);
+    }
+
+    private Unavailable failed(RuntimeException e) {
+        listener.storeUnavailable();
+        if (down.compareAndSet(false, true)) {
+            LOG.log(System.Logger.Level.WARNING, "lease store " + where() + " failed (" + e.getMessage()
+                    + "): blobs are fetched from upstream as on a single node until it answers");
         }
+        return e instanceof Unavailable u ? u : new Unavailable("lease store " + where() + ": " + e.getMessage(), e);
+    }
+
+    /** The connection's commands; waits at most the timeout for a connection being made. */
+    private RedisCommands<String, String> commands() {
+        CompletableFuture<StatefulRedisConnection<String, String>> attempt = connection();
         try {
-            connection = client.connect();
-            connection.setTimeout(uri.getTimeout());
-            return connection.sync();
-        } catch (RedisException e) {
-            nextConnectNanos = now + RECONNECT_PAUSE.toNanos();
-            throw e;
+            return attempt.get(uri.getTimeout().toMillis(), TimeUnit.MILLISECONDS).sync();
+        } catch (TimeoutException e) {
+            throw new Unavailable("lease store " + where() + " is not connected yet", e);
+        } catch (ExecutionException e) {
+            throw new Unavailable("lease store " + where() + " is unreachable: " + e.getCause().getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Unavailable("interrupted while waiting for the lease store", e);
         }
+    }
+
+    /**
+     * The connection, or the attempt to make it. Connecting (class loading and the handshake of a first connection
+     * can take longer than a command may) runs in the background: callers wait at most the command timeout for it.
+     * A failed attempt is repeated no sooner than a pause later; until then, callers fail at once.
+     */
+    private synchronized CompletableFuture<StatefulRedisConnection<String, String>> connection() {
+        if (connecting.isCompletedExceptionally() && System.nanoTime() - nextConnectNanos >= 0 && !closed) {
+            connecting = new CompletableFuture<>();
+            CompletableFuture<StatefulRedisConnection<String, String>> attempt = connecting;
+            Thread.ofVirtual().name("lease-store-connect").start(() -> {
+                try {
+                    StatefulRedisConnection<String, String> made = client.connect();
+                    made.setTimeout(CONNECT_TIMEOUT);
+                    made.sync().ping(); // the first command of a process loads classes: not under the short timeout
+                    made.setTimeout(uri.getTimeout());
+                    LOG.log(System.Logger.Level.INFO, "connected to lease store " + where());
+                    attempt.complete(made);
+                } catch (RuntimeException e) {
+                    synchronized (this) {
+                        nextConnectNanos = System.nanoTime() + RECONNECT_PAUSE.toNanos();
+                    }
+                    attempt.completeExceptionally(e);
+                }
+            });
+        }
+        return connecting;
     }
 
     private String where() {
@@ -151,9 +211,18 @@ public final class RedisLeaseStore implements LeaseStore {
     }
 
     @Override
-    public synchronized void close() {
-        if (connection != null) {
-            connection.close();
+    public void close() {
+        CompletableFuture<StatefulRedisConnection<String, String>> last;
+        synchronized (this) {
+            closed = true;
+            last = connecting;
+        }
+        try {
+            last.get(CONNECT_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS).close();
+        } catch (ExecutionException | TimeoutException e) {
+            // never connected
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }

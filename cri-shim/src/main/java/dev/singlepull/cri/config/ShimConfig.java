@@ -99,7 +99,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             "max_layer_expansion_ratio", "expansion_check_above_bytes", "unpack_while_downloading",
             "parallel_parts_per_blob", "parallel_part_bytes", "gzip_decoder", "cluster");
     private static final Set<String> CLUSTER_KEYS = Set.of("redis", "node_id", "peer_listen", "peer_advertise",
-            "peer_token_file", "max_peer_uploads");
+            "peer_token_file", "max_peer_uploads", "redis_timeout_ms");
     private static final Set<String> HOST_KEYS = Set.of("mirrors", "server", "insecure", "ca", "skip_verify");
 
     public ShimConfig {
@@ -223,7 +223,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         node.properties().forEach(e -> {
             if (!CLUSTER_KEYS.contains(e.getKey())) {
                 throw SinglepullException.invalidArgument("unknown key '" + e.getKey() + "' in [cluster] (known: "
-                        + "redis, node_id, peer_listen, peer_advertise, peer_token_file, max_peer_uploads)");
+                        + "redis, node_id, peer_listen, peer_advertise, peer_token_file, max_peer_uploads, redis_timeout_ms)");
             }
         });
         ClusterSettings out = c;
@@ -243,6 +243,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             String file = text(node, "peer_token_file");
             out = out.withPeerTokenFile(file.isBlank() ? Optional.empty() : Optional.of(Path.of(file)));
         }
+        out = out.withStoreTimeout(Duration.ofMillis(node.path("redis_timeout_ms").asLong(c.storeTimeout().toMillis())));
         return out.withMaxPeerUploads(node.path("max_peer_uploads").asInt(c.maxPeerUploads()));
     }
 

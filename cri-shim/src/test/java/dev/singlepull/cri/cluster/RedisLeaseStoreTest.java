@@ -45,7 +45,9 @@ class RedisLeaseStoreTest {
     }
 
     private static LeaseStore store() {
-        return new RedisLeaseStore(redis.uri(), TIMEOUT, ClusterListener.NONE);
+        RedisLeaseStore store = new RedisLeaseStore(redis.uri(), TIMEOUT, ClusterListener.NONE);
+        assertTrue(store.awaitConnected(Duration.ofSeconds(10)), "connected to " + redis.uri());
+        return store;
     }
 
     @Test

@@ -173,6 +173,7 @@ class ShimConfigTest {
                 peer_advertise = "10.0.0.7:5051"
                 peer_token_file = "/etc/singlepull/cluster-token"
                 max_peer_uploads = 3
+                redis_timeout_ms = 250
                 """);
         var cluster = config.cluster();
         assertTrue(cluster.enabled());
@@ -182,6 +183,7 @@ class ShimConfigTest {
         assertEquals("10.0.0.7:5051", cluster.peerAdvertise());
         assertEquals(Optional.of(Path.of("/etc/singlepull/cluster-token")), cluster.peerTokenFile());
         assertEquals(3, cluster.maxPeerUploads());
+        assertEquals(Duration.ofMillis(250), cluster.storeTimeout());
     }
 
     @Test
