@@ -49,6 +49,8 @@ public final class ClusterBlobs implements BlobPeers {
      */
     private static final int MAX_BUSY_WAITS = 30;
     private static final long BUSY_PAUSE_MS = 500;
+    /** The longest a node with nothing of a blob waits before it takes over the lease of a failed holder. */
+    private static final long TAKE_OVER_SPREAD_MS = 1000;
     private static final int COPY_BUFFER = 64 * 1024;
 
     private final Peer self;
@@ -146,6 +148,9 @@ public final class ClusterBlobs implements BlobPeers {
                     return upstream(key, ingestRef, ctx, true);
                 }
                 if (failed.contains(holder)) {
+                    // of the nodes that followed the failed holder, the one furthest along should take over: the
+                    // others follow it, and upstream sends only what none of them has
+                    Thread.sleep(takeOverDelayMillis(ingestRef, blob.size()));
                     holder = leases.takeOver(key, holder, self, leaseTtl);
                     if (holder.equals(self)) {
                         listener.leaseTakenOver();
@@ -174,6 +179,17 @@ public final class ClusterBlobs implements BlobPeers {
         } catch (LeaseStore.Unavailable e) {
             return upstream(key, ingestRef, ctx, false);
         }
+    }
+
+    /** Up to a second, shorter the more of the blob this node's ingest already has. */
+    private long takeOverDelayMillis(String ingestRef, long size) {
+        long prefix = ingestOffset(ingestRef);
+        return size <= 0 ? 0 : TAKE_OVER_SPREAD_MS - TAKE_OVER_SPREAD_MS * Math.min(prefix, size) / size;
+    }
+
+    private long ingestOffset(String ingestRef) {
+        return content.ingests().stream().filter(i -> i.ref().equals(ingestRef)).mapToLong(i -> i.offset())
+                .findFirst().orElse(0);
     }
 
     private Claim fetched(ContentInfo info) {
@@ -263,8 +279,7 @@ public final class ClusterBlobs implements BlobPeers {
 
     /** The claim of an upstream download: holds and renews the lease when {@code leased}, records the holder after. */
     private Claim upstream(String key, String ingestRef, FlightContext ctx, boolean leased) {
-        long prefix = content.ingests().stream().filter(i -> i.ref().equals(ingestRef)).mapToLong(i -> i.offset())
-                .findFirst().orElse(0);
+        long prefix = ingestOffset(ingestRef);
         Digest digest = Digest.parse(key);
         ScheduledFuture<?> renewal = leased ? renewals.scheduleWithFixedDelay(new Renewal(key, ctx),
                 leaseTtl.toMillis() / 3, leaseTtl.toMillis() / 3, TimeUnit.MILLISECONDS) : null;
