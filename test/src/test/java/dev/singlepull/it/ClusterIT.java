@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.singlepull.api.admin.v1.Flight;
+import dev.singlepull.api.admin.v1.ListFlightsRequest;
 import dev.singlepull.cri.cli.CriClient;
 import dev.singlepull.it.fixture.Cri;
 import dev.singlepull.it.fixture.ProxyServer;
@@ -202,7 +204,21 @@ class ClusterIT {
         String lease = redis.get("singlepull:lease:" + largest);
         assertNotNull(lease, "a node holds the largest layer's lease (" + largest + ", "
                 + upstream.bytesServed(largest) + " of " + largestSize + " bytes sent): " + redis.dump() + "\n" + logs());
-        return Integer.parseInt(lease.substring("node".length(), lease.indexOf('@')));
+        int holder = Integer.parseInt(lease.substring("node".length(), lease.indexOf('@')));
+        String follower = blobPhase(nodes.get((holder + 1) % nodes.size()), largest);
+        assertTrue(follower.startsWith("downloading from peer " + lease), "a follower shows its source: " + follower);
+        String held = blobPhase(nodes.get(holder), largest);
+        assertTrue(held.endsWith("from upstream (lease held)"), "the holder shows its source: " + held);
+        return holder;
+    }
+
+    /** The phase that {@code node}'s live flights show for the blob flight of {@code digest}. */
+    private static String blobPhase(ServiceProcess node, String digest) {
+        try (CriClient cri = node.client()) {
+            return cri.admin().listFlights(ListFlightsRequest.newBuilder().setTier("blob").build()).getFlightsList()
+                    .stream().filter(f -> f.getKey().equals(digest)).map(Flight::getPhase).findFirst()
+                    .orElse("(no flight)");
+        }
     }
 
     private static void signal(String name, ServiceProcess node) throws Exception {
