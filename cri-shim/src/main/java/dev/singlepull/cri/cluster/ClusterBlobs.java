@@ -13,6 +13,7 @@ import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,8 +45,9 @@ public final class ClusterBlobs implements BlobPeers {
     /** Sources tried for one blob before this node goes upstream without a lease. */
     private static final int MAX_SOURCES = 8;
     /**
-     * How often, and how long apart, a lease holder at its upload limit (503) is asked again before this node goes
-     * upstream without the lease: its uploads end as blobs complete, and waiting costs less than a second download.
+     * How often, and how long apart, a lease holder at its upload limit (503), or one that has sent nothing yet, is
+     * asked again before this node goes upstream without the lease: its uploads end as blobs complete and its own
+     * download starts once it has a slot, and waiting costs less than a second download.
      */
     private static final int MAX_BUSY_WAITS = 30;
     private static final long BUSY_PAUSE_MS = 500;
@@ -232,10 +234,10 @@ public final class ClusterBlobs implements BlobPeers {
             progress.total(blob.size());
             progress.done(offset);
             progress.phase(BlobPeers.DOWNLOADING);
+            long left = blob.size() - offset;
             try (InputStream body = answer.body()) {
                 ctx.onCancel(() -> Streams.closeQuietly(body));
                 byte[] buffer = new byte[COPY_BUFFER];
-                long left = blob.size() - offset;
                 int n;
                 while (left > 0 && (n = body.read(buffer, 0, (int) Math.min(buffer.length, left))) >= 0) {
                     left -= n;
@@ -245,6 +247,11 @@ public final class ClusterBlobs implements BlobPeers {
                 }
             } catch (IOException e) {
                 ctx.throwIfCancelled();
+                if (e instanceof SocketTimeoutException && left == blob.size() - offset) {
+                    // nothing yet: a holder waiting for its own download slot is not a stalled one (a stopped holder's
+                    // lease lapses, as it is renewed no more)
+                    return Attempt.BUSY;
+                }
                 return peerFailed(peer, blob.digest(), "broke after " + writer.offset() + " of " + blob.size()
                         + " bytes: " + e.getMessage());
             }
