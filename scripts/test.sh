@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 scripts/install-packages.sh maven docker-registry umoci apache2-utils zstd python3-grpcio python3-grpc-tools libisal2 \
-    containerd runc busybox-static
+    containerd runc busybox-static redis-server
 # shellcheck source=find-jdk.sh
 . scripts/find-jdk.sh
 singlepull_find_jdk

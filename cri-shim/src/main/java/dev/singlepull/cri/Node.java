@@ -1,15 +1,19 @@
 package dev.singlepull.cri;
 
 import dev.singlepull.content.ContentStore;
+import dev.singlepull.content.Digest;
 import dev.singlepull.content.local.LocalContentStore;
 import dev.singlepull.content.meta.GarbageCollector;
 import dev.singlepull.content.meta.MetadataDb;
+import dev.singlepull.cri.cluster.ClusterListener;
+import dev.singlepull.cri.cluster.ClusterTier;
 import dev.singlepull.cri.config.ShimConfig;
 import dev.singlepull.cri.image.ImageService;
 import dev.singlepull.cri.maintenance.FsckReport;
 import dev.singlepull.cri.maintenance.GcReport;
 import dev.singlepull.cri.maintenance.IngestJanitor;
 import dev.singlepull.cri.maintenance.StoreCheck;
+import dev.singlepull.cri.pull.BlobPeers;
 import dev.singlepull.cri.pull.PullPipeline;
 import dev.singlepull.cri.registry.RegistryClient;
 import dev.singlepull.cri.registry.RegistryListener;
@@ -19,6 +23,7 @@ import dev.singlepull.cri.runtime.ContainerdRegistration;
 import dev.singlepull.cri.snapshots.ProxySnapshotter;
 import dev.singlepull.dedup.FlightInfo;
 import dev.singlepull.dedup.FlightListener;
+import dev.singlepull.dedup.FlightProgress;
 import dev.singlepull.dedup.SingleFlight;
 import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
@@ -53,12 +58,15 @@ public final class Node implements AutoCloseable {
     private final GarbageCollector gc;
     private final ProxySnapshotter runtimeSnapshots;
     private final ContainerdRegistration registration;
+    private final ClusterTier cluster;
 
-    private Node(ShimConfig config, FlightListener listener, RegistryListener registryListener, boolean inspect) {
+    private Node(ShimConfig config, FlightListener listener, RegistryListener registryListener,
+                 ClusterListener clusterListener, boolean inspect) {
         Path root = config.root().toAbsolutePath();
         this.lock = RootLock.acquire(root);
         MetadataDb opened = null;
         IngestJanitor started = null;
+        ClusterTier clustered = null;
         try {
             this.db = opened = MetadataDb.open(root.resolve("meta.db"));
             this.content = inspect ? LocalContentStore.openWithoutRecovery(root, db) : LocalContentStore.open(root, db);
@@ -70,11 +78,16 @@ public final class Node implements AutoCloseable {
                     .withExpansionLimit(config.maxExpansionRatio(), config.expansionCheckAbove())
                     .withGzipDecoder(gzipDecoder(config)));
             this.registry = new RegistryClient(config.registry(), registryListener);
+            // the peer server asks the pipeline, built below, which blobs are downloading here
+            this.cluster = clustered = inspect || !config.cluster().enabled() ? null
+                    : ClusterTier.start(config.cluster(), content, this::fetching,
+                            clusterListener);
             this.pipeline = new PullPipeline(registry, content, db, unpacker, config.platform(),
                     config.maxConcurrentDownloads(), config.registry().maxBlobResumes(), listener,
                     config.grace().orElse(null),
                     PullPipeline.downloadStallPolicy(config.minTransferRate(), config.stallWindow()),
-                    config.unpackWhileDownloading(), config.parallelParts());
+                    config.unpackWhileDownloading(), config.parallelParts(),
+                    cluster == null ? BlobPeers.NONE : cluster.peers());
             this.gc = new GarbageCollector(db,
                     List.of(LocalContentStore.collectorFor(content), snapshots.collector()));
             this.runtimeSnapshots = inspect ? null : new ProxySnapshotter(root, db, snapshots, gc);
@@ -87,6 +100,9 @@ public final class Node implements AutoCloseable {
         } catch (RuntimeException e) {
             if (started != null) {
                 started.close();
+            }
+            if (clustered != null) {
+                clustered.close();
             }
             if (opened != null) {
                 opened.close();
@@ -120,7 +136,16 @@ public final class Node implements AutoCloseable {
      * bad hosts configuration.
      */
     public static Node open(ShimConfig config, FlightListener listener, RegistryListener registryListener) {
-        return new Node(config, listener, registryListener, false);
+        return new Node(config, listener, registryListener, ClusterListener.NONE, false);
+    }
+
+    /**
+     * Opens the root of {@code config} to serve it, as {@link #open(ShimConfig, FlightListener, RegistryListener)},
+     * and, when the config switches it on, the cluster tier, reporting to {@code clusterListener}.
+     */
+    public static Node open(ShimConfig config, FlightListener listener, RegistryListener registryListener,
+                            ClusterListener clusterListener) {
+        return new Node(config, listener, registryListener, clusterListener, false);
     }
 
     /**
@@ -129,7 +154,7 @@ public final class Node implements AutoCloseable {
      * another process holds the root.
      */
     public static Node openForInspection(ShimConfig config) {
-        return new Node(config, FlightListener.NONE, RegistryListener.NONE, true);
+        return new Node(config, FlightListener.NONE, RegistryListener.NONE, ClusterListener.NONE, true);
     }
 
     /** Checks the store's consistency; with {@code repair}, fixes what can be fixed (see {@link StoreCheck}). */
@@ -180,9 +205,21 @@ public final class Node implements AutoCloseable {
         return java.util.Optional.ofNullable(registration);
     }
 
-    /** Live flights of every tier. */
+    private boolean fetching(Digest digest) {
+        return pipeline.fetching(digest);
+    }
+
+    /** Live flights of every tier; with the cluster tier, a blob download's phase says where it fetches from. */
     public List<FlightInfo> flights() {
-        List<FlightInfo> all = new ArrayList<>(pipeline.flights());
+        List<FlightInfo> all = new ArrayList<>();
+        for (FlightInfo f : pipeline.flights()) {
+            all.add(cluster == null || !f.tier().equals("blob") || !Digest.isDigest(f.key())
+                    ? f : cluster.sourceOf(Digest.parse(f.key()))
+                            .map(source -> new FlightInfo(f.tier(), f.key(), f.waiters(),
+                                    new FlightProgress.Snapshot(f.progress().phase() + " from " + source,
+                                            f.progress().done(), f.progress().total()), f.age()))
+                            .orElse(f));
+        }
         all.addAll(chains.flights());
         if (registration != null) {
             all.addAll(registration.flights());
@@ -198,6 +235,9 @@ public final class Node implements AutoCloseable {
             }
             if (registration != null) {
                 registration.close();
+            }
+            if (cluster != null) {
+                cluster.close();
             }
             content.close();
             db.close();

@@ -1,5 +1,6 @@
 package dev.singlepull.cri.cli;
 
+import dev.singlepull.cri.cluster.ClusterSettings;
 import dev.singlepull.cri.config.ShimConfig;
 import dev.singlepull.cri.registry.HostConfig;
 import dev.singlepull.cri.registry.Platform;
@@ -87,6 +88,25 @@ final class ServeCommand implements Callable<Integer> {
             description = "the proxy snapshotter's name in containerd's config (default singlepull)")
     String snapshotterName;
 
+    @Option(names = "--cluster-redis", paramLabel = "URI",
+            description = "the cluster tier's lease store, e.g. redis://10.0.0.5:6379 (default: off)")
+    String clusterRedis;
+
+    @Option(names = "--node-id", paramLabel = "ID", description = "this node's name in the cluster (default: host name)")
+    String nodeId;
+
+    @Option(names = "--peer-listen", paramLabel = "HOST:PORT",
+            description = "where this node serves blobs to the other nodes (default 0.0.0.0:5050)")
+    String peerListen;
+
+    @Option(names = "--peer-advertise", paramLabel = "HOST:PORT",
+            description = "where the other nodes reach this one (default: derived from --peer-listen)")
+    String peerAdvertise;
+
+    @Option(names = "--peer-token-file", paramLabel = "FILE",
+            description = "the cluster's shared secret; required with --cluster-redis")
+    Path peerTokenFile;
+
     @Override
     public Integer call() throws InterruptedException {
         ShimConfig cfg = config();
@@ -149,6 +169,13 @@ final class ServeCommand implements Callable<Integer> {
                     r -> new ArrayList<>()).add(HostConfig.parseLocation(mirror.substring(eq + 1)));
         }
         byRegistry.forEach(b::addMirrors);
+        b.cluster(c -> {
+            ClusterSettings out = clusterRedis != null ? c.withRedis(clusterRedis) : c;
+            out = nodeId != null ? out.withNodeId(nodeId) : out;
+            out = peerListen != null ? out.withPeerListen(peerListen) : out;
+            out = peerAdvertise != null ? out.withPeerAdvertise(peerAdvertise) : out;
+            return peerTokenFile != null ? out.withPeerTokenFile(java.util.Optional.of(peerTokenFile)) : out;
+        });
         if (maxDownloadsPerHost != null) {
             b.registry(r -> r.withDownloadsPerHost(maxDownloadsPerHost));
         }

@@ -2,6 +2,7 @@ package dev.singlepull.cri.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import dev.singlepull.cri.cluster.ClusterSettings;
 import dev.singlepull.cri.pull.ParallelParts;
 import dev.singlepull.cri.registry.HostConfig;
 import dev.singlepull.cri.registry.Platform;
@@ -70,6 +71,10 @@ import java.util.function.UnaryOperator;
  * ca = "/etc/singlepull/certs/internal-ca.pem"
  * skip_verify = false
  * insecure = false
+ *
+ * [cluster]                           # see ClusterSettings; redis = "" (the default) leaves the tier off
+ * redis = "redis://10.0.0.5:6379"
+ * peer_token_file = "/etc/singlepull/cluster-token"
  * </pre>
  *
  * @param metricsAddress     {@code host:port} for Prometheus metrics, or empty to disable
@@ -85,13 +90,14 @@ import java.util.function.UnaryOperator;
  * @param parallelParts      how a big blob is fetched as parallel ranges
  * @param gzipDecoder        what inflates gzip layers
  * @param runtime            the runtime tier: containerd registration and the snapshots service
+ * @param cluster            the cluster tier: one upstream download per blob for all nodes (off by default)
  */
 public record ShimConfig(Path root, Path socket, String metricsAddress, Platform platform, RegistrySettings registry,
                          int maxConcurrentDownloads, int maxConcurrentUnpacks, Optional<Duration> grace,
                          long minTransferRate, Duration stallWindow, SnapshotSync snapshotSync,
                          Duration staleIngestAge, int maxExpansionRatio, long expansionCheckAbove,
                          boolean unpackWhileDownloading, ParallelParts parallelParts, GzipDecoder gzipDecoder,
-                         RuntimeSettings runtime) {
+                         RuntimeSettings runtime, ClusterSettings cluster) {
 
     public static final Path SYSTEM_CONFIG = Path.of("/etc/singlepull/config.toml");
     private static final Set<String> KEYS = Set.of("root", "socket", "metrics_address", "platform",
@@ -101,9 +107,11 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             "registry_outage_seconds", "circuit_breaker_slice_ms", "circuit_breaker_open_seconds", "max_blob_resumes",
             "registries", "snapshot_sync", "stale_ingest_seconds",
             "max_layer_expansion_ratio", "expansion_check_above_bytes", "unpack_while_downloading",
-            "parallel_parts_per_blob", "parallel_part_bytes", "gzip_decoder", "runtime");
+            "parallel_parts_per_blob", "parallel_part_bytes", "gzip_decoder", "runtime", "cluster");
     private static final Set<String> RUNTIME_KEYS = Set.of("containerd_address", "namespace", "snapshotter",
             "snapshotter_socket");
+    private static final Set<String> CLUSTER_KEYS = Set.of("redis", "node_id", "peer_listen", "peer_advertise",
+            "peer_token_file", "max_peer_uploads", "redis_timeout_ms");
     private static final Set<String> HOST_KEYS = Set.of("mirrors", "server", "insecure", "ca", "skip_verify");
 
     public ShimConfig {
@@ -117,6 +125,10 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         java.util.Objects.requireNonNull(parallelParts, "parallelParts");
         java.util.Objects.requireNonNull(gzipDecoder, "gzipDecoder");
         java.util.Objects.requireNonNull(runtime, "runtime");
+        java.util.Objects.requireNonNull(cluster, "cluster");
+        cluster.incomplete().ifPresent(problem -> {
+            throw SinglepullException.invalidArgument(problem);
+        });
         if (staleIngestAge.compareTo(Duration.ofSeconds(1)) < 0) {
             throw SinglepullException.invalidArgument("stale_ingest_seconds must be >= 1");
         }
@@ -131,7 +143,8 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         return new ShimConfig(DefaultPaths.root(), DefaultPaths.socket(), "127.0.0.1:9464", Platform.LINUX_AMD64,
                 RegistrySettings.DEFAULTS, 6, Math.max(2, Runtime.getRuntime().availableProcessors()),
                 Optional.empty(), 10 * 1024, Duration.ofSeconds(120), SnapshotSync.DEFAULT, Duration.ofHours(24),
-                100, 256L << 20, true, ParallelParts.DEFAULT, GzipDecoder.AUTO, RuntimeSettings.DEFAULTS);
+                100, 256L << 20, true, ParallelParts.DEFAULT, GzipDecoder.AUTO, RuntimeSettings.DEFAULTS,
+                ClusterSettings.OFF);
     }
 
     /** Hosts reached over plain http besides loopback ones. */
@@ -233,7 +246,42 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         if (toml.has("runtime")) {
             b.runtime(runtimeSettings(toml.get("runtime"), base.runtime()));
         }
+        JsonNode cluster = toml.path("cluster");
+        if (!cluster.isMissingNode()) {
+            b.cluster(c -> cluster(c, cluster));
+        }
         return b.build();
+    }
+
+    private static ClusterSettings cluster(ClusterSettings c, JsonNode node) {
+        if (!node.isObject()) {
+            throw SinglepullException.invalidArgument("'cluster' must be a table");
+        }
+        node.properties().forEach(e -> {
+            if (!CLUSTER_KEYS.contains(e.getKey())) {
+                throw SinglepullException.invalidArgument("unknown key '" + e.getKey() + "' in [cluster] (known: "
+                        + "redis, node_id, peer_listen, peer_advertise, peer_token_file, max_peer_uploads, redis_timeout_ms)");
+            }
+        });
+        ClusterSettings out = c;
+        if (node.has("redis")) {
+            out = out.withRedis(text(node, "redis"));
+        }
+        if (node.has("node_id")) {
+            out = out.withNodeId(text(node, "node_id"));
+        }
+        if (node.has("peer_listen")) {
+            out = out.withPeerListen(text(node, "peer_listen"));
+        }
+        if (node.has("peer_advertise")) {
+            out = out.withPeerAdvertise(text(node, "peer_advertise"));
+        }
+        if (node.has("peer_token_file")) {
+            String file = text(node, "peer_token_file");
+            out = out.withPeerTokenFile(file.isBlank() ? Optional.empty() : Optional.of(Path.of(file)));
+        }
+        out = out.withStoreTimeout(Duration.ofMillis(node.path("redis_timeout_ms").asLong(c.storeTimeout().toMillis())));
+        return out.withMaxPeerUploads(node.path("max_peer_uploads").asInt(c.maxPeerUploads()));
     }
 
     private static HostConfig hostConfig(String name, JsonNode node) {
@@ -355,6 +403,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
         private ParallelParts parallelParts;
         private GzipDecoder gzipDecoder;
         private RuntimeSettings runtime;
+        private ClusterSettings cluster;
 
         private Builder(ShimConfig c) {
             root = c.root;
@@ -377,6 +426,7 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             parallelParts = c.parallelParts;
             gzipDecoder = c.gzipDecoder;
             runtime = c.runtime;
+            cluster = c.cluster;
         }
 
         public Builder root(Path value) {
@@ -491,11 +541,21 @@ public record ShimConfig(Path root, Path socket, String metricsAddress, Platform
             return this;
         }
 
+        /** Changes the cluster tier's settings; INVALID_ARGUMENT for a bad value. */
+        public Builder cluster(UnaryOperator<ClusterSettings> change) {
+            try {
+                cluster = change.apply(cluster);
+            } catch (IllegalArgumentException e) {
+                throw SinglepullException.invalidArgument(e.getMessage());
+            }
+            return this;
+        }
+
         public ShimConfig build() {
             return new ShimConfig(root, socket, metricsAddress, platform, registry.withHosts(hosts, insecureRegistries),
                     maxConcurrentDownloads, maxConcurrentUnpacks, grace, minTransferRate, stallWindow, snapshotSync,
                     staleIngestAge, maxExpansionRatio, expansionCheckAbove, unpackWhileDownloading, parallelParts,
-                    gzipDecoder, runtime);
+                    gzipDecoder, runtime, cluster);
         }
     }
 }

@@ -68,9 +68,11 @@ final class BlobFetcher {
     private final Semaphore downloads;
     private final int maxResumes;
     private final ParallelParts parts;
+    private final BlobPeers peers;
 
     BlobFetcher(SingleFlight<Digest, ContentInfo> blobs, ContentStore content, RegistryClient registry,
-                int maxConcurrentDownloads, int maxResumes, ParallelParts parts) {
+                int maxConcurrentDownloads, int maxResumes, ParallelParts parts, BlobPeers peers) {
+        this.peers = peers;
         this.blobs = blobs;
         this.content = content;
         this.registry = registry;
@@ -133,6 +135,19 @@ final class BlobFetcher {
         if (committed.isPresent()) {
             return committed.get();
         }
+        try (BlobPeers.Claim claim = peers.claim(ref, blob, ingestRef(blob.digest()), ctx)) {
+            Optional<ContentInfo> fromPeer = claim.fetched();
+            if (fromPeer.isPresent()) {
+                return fromPeer.get();
+            }
+            ContentInfo info = downloadUpstream(ref, blob, credentials, ctx);
+            claim.committed(info);
+            return info;
+        }
+    }
+
+    private ContentInfo downloadUpstream(ImageRef ref, Descriptor blob, Credentials credentials, FlightContext ctx)
+            throws InterruptedException {
         ctx.progress().phase("waiting for a download slot");
         ctx.progress().total(blob.size());
         RegistryClient.Slot registrySlot = registry.downloadSlot(ref);

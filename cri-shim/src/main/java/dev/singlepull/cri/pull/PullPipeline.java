@@ -38,17 +38,18 @@ public final class PullPipeline {
      * @param stallPolicy the minimum rate a blob download must keep
      * @param unpackWhileDownloading whether layers unpack from their downloads as the bytes arrive
      * @param parts      how big blobs are cut into parallel ranged downloads
+     * @param peers      where blobs may come from before the registry (other nodes of a cluster)
      */
     public PullPipeline(RegistryClient registry, ContentStore content, MetadataDb db, Unpacker unpacker,
                         Platform platform, int maxConcurrentDownloads, int maxBlobResumes, FlightListener listener,
                         Duration grace, StallPolicy stallPolicy, boolean unpackWhileDownloading,
-                        ParallelParts parts) {
+                        ParallelParts parts, BlobPeers peers) {
         this.refs = SingleFlight.<RefKey, PulledImage>builder("ref").listener(listener).grace(grace).build();
         this.blobs = SingleFlight.<Digest, ContentInfo>builder("blob").listener(listener).grace(grace)
                 .stallPolicy(stallPolicy).build();
         this.platform = platform;
         this.deps = new PullJob.Dependencies(registry, content, db, unpacker,
-                new BlobFetcher(blobs, content, registry, maxConcurrentDownloads, maxBlobResumes, parts), platform,
+                new BlobFetcher(blobs, content, registry, maxConcurrentDownloads, maxBlobResumes, parts, peers), platform,
                 unpackWhileDownloading);
     }
 
@@ -72,6 +73,11 @@ public final class PullPipeline {
      */
     public Optional<FlightProgress> progressOf(ImageRef ref) {
         return refs.progress(key -> key.ref().equals(ref.canonical())).values().stream().findFirst();
+    }
+
+    /** True while a blob flight for {@code digest} runs here (its ingest may not be open yet). */
+    public boolean fetching(Digest digest) {
+        return !blobs.progress(digest::equals).isEmpty();
     }
 
     /** The live flights of the ref and blob tables. */

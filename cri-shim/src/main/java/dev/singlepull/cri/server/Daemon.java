@@ -5,6 +5,8 @@ import dev.singlepull.api.cri.v1.ImageServiceGrpc;
 import dev.singlepull.api.cri.v1.RuntimeServiceGrpc;
 import dev.singlepull.cri.Node;
 import dev.singlepull.cri.config.ShimConfig;
+import dev.singlepull.cri.cluster.ClusterListener;
+import dev.singlepull.cri.metrics.ClusterMetrics;
 import dev.singlepull.cri.metrics.FlightMetrics;
 import dev.singlepull.cri.metrics.MetricsEndpoint;
 import dev.singlepull.cri.metrics.RegistryMetrics;
@@ -53,7 +55,9 @@ public final class Daemon implements AutoCloseable {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
-        Node node = Node.open(config, new FlightMetrics(registry), new RegistryMetrics(registry));
+        ClusterListener cluster = config.cluster().enabled()
+                ? new ClusterMetrics(registry, config.cluster().resolvedNodeId()) : ClusterListener.NONE;
+        Node node = Node.open(config, new FlightMetrics(registry), new RegistryMetrics(registry), cluster);
         Optional<MetricsEndpoint> metrics = Optional.empty();
         Optional<UnixSocketServer> snapshotsServer = Optional.empty();
         try {

@@ -70,4 +70,17 @@ class ServeCommandTest {
         assertThrows(SinglepullException.class,
                 () -> dev.singlepull.cri.runtime.ContainerdConfigSnippet.of(parse("--snapshotter-socket", "")));
     }
+
+    @Test
+    void clusterFlagsOverrideTheClusterTable() throws Exception {
+        ShimConfig config = parse("--cluster-redis", "redis://127.0.0.1:6379", "--node-id", "n1", "--peer-listen",
+                "127.0.0.1:0", "--peer-advertise", "127.0.0.1:7000", "--peer-token-file", "/run/token");
+        assertTrue(config.cluster().enabled());
+        assertEquals("n1", config.cluster().nodeId());
+        assertEquals("127.0.0.1:0", config.cluster().peerListen());
+        assertEquals("127.0.0.1:7000", config.cluster().peerAdvertise());
+        assertEquals(java.util.Optional.of(Path.of("/run/token")), config.cluster().peerTokenFile());
+        assertThrows(SinglepullException.class, () -> parse("--cluster-redis", "redis://127.0.0.1:6379"),
+                "the tier needs the cluster's secret");
+    }
 }

@@ -189,4 +189,37 @@ class ShimConfigTest {
         assertTrue(e.getMessage().contains("snapshoter"), e.getMessage());
         assertThrows(SinglepullException.class, () -> load("[runtime]\nnamespace = \"\"\n"));
     }
+
+    @Test
+    void theClusterTableSetsTheTierAndItIsOffByDefault() throws IOException {
+        assertFalse(ShimConfig.defaults().cluster().enabled());
+        ShimConfig config = load("""
+                [cluster]
+                redis = "redis://10.0.0.5:6379"
+                node_id = "node-a"
+                peer_listen = "0.0.0.0:5051"
+                peer_advertise = "10.0.0.7:5051"
+                peer_token_file = "/etc/singlepull/cluster-token"
+                max_peer_uploads = 3
+                redis_timeout_ms = 250
+                """);
+        var cluster = config.cluster();
+        assertTrue(cluster.enabled());
+        assertEquals("redis://10.0.0.5:6379", cluster.redis());
+        assertEquals("node-a", cluster.resolvedNodeId());
+        assertEquals("0.0.0.0:5051", cluster.peerListen());
+        assertEquals("10.0.0.7:5051", cluster.peerAdvertise());
+        assertEquals(Optional.of(Path.of("/etc/singlepull/cluster-token")), cluster.peerTokenFile());
+        assertEquals(3, cluster.maxPeerUploads());
+        assertEquals(Duration.ofMillis(250), cluster.storeTimeout());
+    }
+
+    @Test
+    void aClusterWithoutTokenOrWithUnknownKeysIsRefused() {
+        for (String bad : new String[] {"[cluster]\nredis = \"redis://r:6379\"\n", "[cluster]\nredis_url = \"x\"\n",
+                "[cluster]\npeer_listen = \"nowhere\"\n", "[cluster]\nmax_peer_uploads = 0\n"}) {
+            var e = assertThrows(SinglepullException.class, () -> load(bad), bad);
+            assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind(), bad);
+        }
+    }
 }
