@@ -27,6 +27,7 @@ import dev.singlepull.cri.snapshots.ProxySnapshotter;
 import dev.singlepull.cri.snapshots.SnapshotEntry;
 import dev.singlepull.cri.snapshots.SnapshotFilters;
 import dev.singlepull.cri.snapshots.SnapshotMount;
+import dev.singlepull.errdefs.ErrorKind;
 import dev.singlepull.errdefs.SinglepullException;
 import dev.singlepull.unpack.snapshot.Trees;
 import io.grpc.Context;
@@ -122,7 +123,7 @@ final class SnapshotsGrpcService extends SnapshotsGrpc.SnapshotsImplBase {
             observer.onError(StatusMapper.toStatus(e));
             return;
         }
-        LOG.log(System.Logger.Level.INFO, "snapshots: List filters={0} -> {1} snapshot(s)", r.getFiltersList(),
+        LOG.log(System.Logger.Level.DEBUG, "snapshots: List filters={0} -> {1} snapshot(s)", r.getFiltersList(),
                 found.size());
         for (int i = 0; i < found.size(); i += LIST_BATCH) {
             ListSnapshotsResponse.Builder batch = ListSnapshotsResponse.newBuilder();
@@ -153,7 +154,7 @@ final class SnapshotsGrpcService extends SnapshotsGrpc.SnapshotsImplBase {
         CallBridge.answer(observer, () -> {
             try {
                 T value = body.get();
-                LOG.log(System.Logger.Level.INFO, "snapshots: {0} {1} -> OK", method, what);
+                LOG.log(System.Logger.Level.DEBUG, "snapshots: {0} {1} -> OK", method, what);
                 return value;
             } catch (RuntimeException e) {
                 log(method, what, e);
@@ -169,9 +170,13 @@ final class SnapshotsGrpcService extends SnapshotsGrpc.SnapshotsImplBase {
         }
     }
 
+    /** ALREADY_EXISTS and NOT_FOUND are the protocol's ordinary answers (registration, containerd's Stat): DEBUG. */
     private static void log(String method, String what, RuntimeException e) {
-        LOG.log(System.Logger.Level.INFO, "snapshots: {0} {1} -> {2}: {3}", method, what,
-                SinglepullException.kindOf(e), e.getMessage());
+        var kind = SinglepullException.kindOf(e);
+        boolean ordinary = kind == ErrorKind.ALREADY_EXISTS
+                || kind == ErrorKind.NOT_FOUND;
+        LOG.log(ordinary ? System.Logger.Level.DEBUG : System.Logger.Level.INFO, "snapshots: {0} {1} -> {2}: {3}",
+                method, what, kind, e.getMessage());
     }
 
     private static List<Mount> mounts(List<SnapshotMount> mounts) {
