@@ -20,7 +20,8 @@ final class BenchProcesses {
 
     /**
      * {@code bin/singlepull serve} with the launcher's heap settings, on root {@code dir/NAME-root} and socket
-     * {@code dir/NAME.sock}, no metrics endpoint, and {@code args}; returns once the socket exists.
+     * {@code dir/NAME.sock}, no metrics endpoint unless {@code args} name one, and {@code args}; returns once the
+     * socket exists.
      */
     static Process serve(Path dir, String name, String... args) throws Exception {
         return serve(dir, name, java.util.Map.of(), args);
@@ -30,7 +31,10 @@ final class BenchProcesses {
     static Process serve(Path dir, String name, java.util.Map<String, String> env, String... args) throws Exception {
         Path socket = socket(dir, name);
         List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "serve", "--root",
-                dir.resolve(name + "-root").toString(), "--socket", socket.toString(), "--metrics-address", ""));
+                dir.resolve(name + "-root").toString(), "--socket", socket.toString()));
+        if (!List.of(args).contains("--metrics-address")) {
+            command.addAll(List.of("--metrics-address", ""));
+        }
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(dir.resolve(name + ".log").toFile());
