@@ -59,7 +59,7 @@ class RunPodsBench {
     /** What the runtime's snapshotter holds and what singlepull unpacked (-1: not singlepull). */
     private record Unpacks(long committedSnapshots, long chainFlights) {
         String describe() {
-            return committedSnapshots + " committed snapshots"
+            return committedSnapshots + " committed snapshot" + (committedSnapshots == 1 ? "" : "s")
                     + (chainFlights < 0 ? "" : ", " + chainFlights + " unpacks (chain flights) so far");
         }
     }
@@ -133,22 +133,26 @@ class RunPodsBench {
                 try (ExecutorService pool = Executors.newFixedThreadPool(pods)) {
                     for (Setup setup : setups) {
                         Round warm = round(setup, image.reference(), pods, pool);
-                        System.out.printf(Locale.ROOT, "warm-up %s: pulls done %.2f s, running %.2f s; cold "
+                        System.out.printf(Locale.ROOT, "warm-up %s: pulls done %.2f s, running %.2f s; at the "
                                 + "start: %s%n", setup.name, warm.pullsDone(), warm.running(), warm.cold().describe());
                     }
                     for (int i = 1; i <= rounds; i++) { // turns, so that a slow spell of the disk hits both
                         for (Setup setup : setups) {
                             Round r = round(setup, image.reference(), pods, pool);
                             setup.rounds.add(r);
+                            long overlays = setup.withSinglepull() ? overlaysOnSinglepull() : -1;
                             System.out.printf(Locale.ROOT, "round %d/%d %s: %d pulls done %.2f s, %d containers "
-                                    + "running %.2f s; cold start: %s%n", i, rounds, setup.name, pods,
-                                    r.pullsDone(), pods, r.running(), r.cold().describe());
+                                    + "running %.2f s; at the start: %s%s%n", i, rounds, setup.name, pods,
+                                    r.pullsDone(), pods, r.running(), r.cold().describe(), overlays < 0 ? ""
+                                            : "; after: " + overlays + " overlay mounts on its layer directories");
+                            if (setup.withSinglepull() && overlays < 2L * pods) {
+                                throw new IllegalStateException("only " + overlays + " overlay mounts on "
+                                        + "singlepull's layers for " + pods + " sandboxes and their containers");
+                            }
                         }
                     }
                 }
-                for (Setup setup : setups) {
-                    createToStart(setup, image.reference(), startCount);
-                }
+                createToStart(setups, image.reference(), startCount);
                 print(BenchImages.label(image) + " image + busybox", pods, rounds, startCount, snapshotSync, a, b);
             }
         }
@@ -224,6 +228,16 @@ class RunPodsBench {
         return new Round((pullsDone - t0) / 1e9, (running - t0) / 1e9, cold);
     }
 
+    /**
+     * In the set-up with singlepull, the overlay mounts whose lower directories are singlepull's layers: the
+     * containers' roots (and the sandboxes', whose layer containerd unpacked into singlepull's snapshots service).
+     */
+    private long overlaysOnSinglepull() throws IOException {
+        String lower = "lowerdir=" + dir.resolve("sp-root");
+        return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                .filter(line -> line.contains(" overlay ") && line.contains(lower)).count();
+    }
+
     /** Creates and starts a container and checks that it runs; returns its id. */
     private static String startRunning(CriPods pods, CriPods.Pod sandbox, String name, String image) {
         String id = pods.runContainer(sandbox, name, image);
@@ -269,29 +283,40 @@ class RunPodsBench {
     }
 
     /**
-     * Create-to-start of a container whose image is present: a pod of its own, then {@code count} containers one
-     * after another, each timed from CreateContainer until it runs, and removed (untimed) before the next. The
-     * snapshotter's committed snapshots and singlepull's unpacks are read before and after: they must not change.
+     * Create-to-start of a container whose image is present, the set-ups taking turns: a pod of its own in each, then
+     * {@code count} containers one after another, each timed from CreateContainer until it runs, and removed
+     * (untimed) before the next. The snapshotter's committed snapshots and singlepull's unpacks are read before and
+     * after: they must not change.
      */
-    private static void createToStart(Setup setup, String reference, int count) throws Exception {
-        CriPods pods = setup.containerd.pods();
-        pods.removeAll();
-        CriPods.Pod sandbox = pods.runPod("create-to-start");
-        String image = setup.containerd.cri().images().imageStatus(Cri.status(reference, false)).getImage().getId();
-        setup.before = setup.unpacks();
-        for (int i = 0; i < count; i++) {
-            long t0 = System.nanoTime();
-            String id = startRunning(pods, sandbox, "c" + i, image);
-            setup.starts.add((System.nanoTime() - t0) / 1e9);
-            pods.stopContainer(id, 0);
-            pods.removeContainer(id);
+    private static void createToStart(List<Setup> setups, String reference, int count) throws Exception {
+        List<CriPods.Pod> sandboxes = new ArrayList<>();
+        List<String> images = new ArrayList<>();
+        for (Setup setup : setups) {
+            CriPods pods = setup.containerd.pods();
+            pods.removeAll();
+            sandboxes.add(pods.runPod("create-to-start"));
+            images.add(setup.containerd.cri().images().imageStatus(Cri.status(reference, false)).getImage().getId());
+            setup.before = setup.unpacks();
         }
-        setup.after = setup.unpacks();
-        System.out.printf(Locale.ROOT, "create-to-start %s: %s s; before: %s; after: %s%n", setup.name,
-                setup.starts, setup.before.describe(), setup.after.describe());
-        if (!setup.before.equals(setup.after)) {
-            throw new IllegalStateException(setup.name + " unpacked while starting containers of a present image: "
-                    + setup.before.describe() + " before, " + setup.after.describe() + " after");
+        for (int i = 0; i < count; i++) {
+            for (int k = 0; k < setups.size(); k++) {
+                CriPods pods = setups.get(k).containerd.pods();
+                long t0 = System.nanoTime();
+                String id = startRunning(pods, sandboxes.get(k), "c" + i, images.get(k));
+                setups.get(k).starts.add((System.nanoTime() - t0) / 1e9);
+                pods.stopContainer(id, 0);
+                pods.removeContainer(id);
+            }
+        }
+        for (Setup setup : setups) {
+            setup.after = setup.unpacks();
+            System.out.printf(Locale.ROOT, "create-to-start %s: %s s; before: %s; after: %s%n", setup.name,
+                    String.join(" ", setup.starts.stream().map(t -> String.format(Locale.ROOT, "%.3f", t)).toList()),
+                    setup.before.describe(), setup.after.describe());
+            if (!setup.before.equals(setup.after)) {
+                throw new IllegalStateException(setup.name + " unpacked while starting containers of a present "
+                        + "image: " + setup.before.describe() + " before, " + setup.after.describe() + " after");
+            }
         }
     }
 
