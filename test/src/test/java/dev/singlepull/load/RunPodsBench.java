@@ -70,7 +70,7 @@ class RunPodsBench {
         final ContainerdProcess containerd;
         final Process singlepull; // null: containerd alone
         final CriClient images;
-        final CriClient singlepullAdmin;
+        final CriClient singlepullClient;
         final int metricsPort;
         final List<Round> rounds = new ArrayList<>();
         final List<Double> starts = new ArrayList<>();
@@ -82,8 +82,8 @@ class RunPodsBench {
             this.containerd = containerd;
             this.singlepull = singlepull;
             this.metricsPort = metricsPort;
-            this.singlepullAdmin = singlepull == null ? null : new CriClient("unix://" + singlepullSocket);
-            this.images = singlepull == null ? containerd.cri() : singlepullAdmin;
+            this.singlepullClient = singlepull == null ? null : new CriClient("unix://" + singlepullSocket);
+            this.images = singlepull == null ? containerd.cri() : singlepullClient;
         }
 
         boolean withSinglepull() {
@@ -104,7 +104,7 @@ class RunPodsBench {
                 containerd.close(); // first: its containers' mounts sit on singlepull's layer directories
             } finally {
                 if (singlepull != null) {
-                    singlepullAdmin.close();
+                    singlepullClient.close();
                     BenchProcesses.stop(singlepull);
                 }
             }
@@ -268,7 +268,7 @@ class RunPodsBench {
         }
         setup.containerd.collectGarbage();
         if (setup.withSinglepull()) {
-            setup.singlepullAdmin.admin().collectGarbage(CollectGarbageRequest.getDefaultInstance());
+            setup.singlepullClient.admin().collectGarbage(CollectGarbageRequest.getDefaultInstance());
         }
         if (setup.images.images().imageStatus(Cri.status(reference, false)).hasImage()) {
             throw new IllegalStateException(setup.name + " still holds " + reference + " after its removal");
