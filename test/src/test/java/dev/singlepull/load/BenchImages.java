@@ -1,5 +1,6 @@
 package dev.singlepull.load;
 
+import dev.singlepull.it.fixture.BusyboxImages;
 import dev.singlepull.it.fixture.Compression;
 import dev.singlepull.it.fixture.ImageConfig;
 import dev.singlepull.it.fixture.ImageSpec;
@@ -38,8 +39,7 @@ final class BenchImages {
     }
 
     static Pushed push(RegistryProcess registry) {
-        PushedImage small = TestImages.push(registry, image("bench/small", List.of(
-                source("etc/small", 3, 10), source("usr/src/small", 3, 11), binaries("usr/bin/small", 5, 12))));
+        PushedImage small = TestImages.push(registry, image("bench/small", smallLayers()));
         PushedImage medium = TestImages.push(registry, image("bench/medium", List.of(sharedSource(),
                 sharedBinaries(), source("usr/src/medium", 28, 20), binaries("usr/bin/medium", 30, 21),
                 source("usr/share/medium", 28, 22))));
@@ -50,9 +50,29 @@ final class BenchImages {
 
     /** The large image alone, pushed. */
     static PushedImage large(RegistryProcess registry) {
-        return TestImages.push(registry, image("bench/large", List.of(sharedSource(), sharedBinaries(),
+        return TestImages.push(registry, image("bench/large", largeLayers()));
+    }
+
+    /**
+     * The large shape ({@code large} true) or the small one with {@link BusyboxImages#busyboxLayer()} on top and a
+     * command that keeps a container running ({@code sleep}), pushed as {@code bench/large-run} or
+     * {@code bench/small-run}: an image that a runtime can start.
+     */
+    static PushedImage runnable(RegistryProcess registry, boolean large) {
+        List<LayerSpec> layers = new ArrayList<>(large ? largeLayers() : smallLayers());
+        layers.add(BusyboxImages.busyboxLayer());
+        return TestImages.push(registry, ImageSpec.builder(large ? "bench/large-run" : "bench/small-run", "v1")
+                .layers(layers).config(ImageConfig.empty().withEnv("PATH=/bin").withCmd("sleep", "3600")).build());
+    }
+
+    private static List<LayerSpec> smallLayers() {
+        return List.of(source("etc/small", 3, 10), source("usr/src/small", 3, 11), binaries("usr/bin/small", 5, 12));
+    }
+
+    private static List<LayerSpec> largeLayers() {
+        return List.of(sharedSource(), sharedBinaries(),
                 LayerSpec.gzip(LayerEntry.dir("data"), LayerEntry.randomFile("data/random.bin", 315_000_000, 30)),
-                source("usr/src/large", 85, 31), binaries("usr/bin/large", 85, 32))));
+                source("usr/src/large", 85, 31), binaries("usr/bin/large", 85, 32));
     }
 
     static void describe(PushedImage p) {

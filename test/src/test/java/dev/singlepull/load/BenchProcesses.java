@@ -20,12 +20,16 @@ final class BenchProcesses {
 
     /**
      * {@code bin/singlepull serve} with the launcher's heap settings, on root {@code dir/NAME-root} and socket
-     * {@code dir/NAME.sock}, no metrics endpoint, and {@code args}; returns once the socket exists.
+     * {@code dir/NAME.sock}, no metrics endpoint unless {@code args} name one, and {@code args}; returns once the
+     * socket exists.
      */
     static Process serve(Path dir, String name, String... args) throws Exception {
         Path socket = socket(dir, name);
         List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "serve", "--root",
-                dir.resolve(name + "-root").toString(), "--socket", socket.toString(), "--metrics-address", ""));
+                dir.resolve(name + "-root").toString(), "--socket", socket.toString()));
+        if (!List.of(args).contains("--metrics-address")) {
+            command.addAll(List.of("--metrics-address", ""));
+        }
         command.addAll(List.of(args));
         Process p = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(dir.resolve(name + ".log").toFile()).start();
