@@ -94,9 +94,7 @@ final class IngestDir {
 
     /** What is known to be written: the contiguous prefix, and the extents beyond it (see {@link IngestExtents}). */
     IngestExtents.Known written() throws IOException {
-        IngestExtents extents = extents();
-        long size = dataSize();
-        return extents.exists() ? extents.read(size) : new IngestExtents.Known(size, java.util.List.of());
+        return extents().read(dataSize());
     }
 
     IngestStatus status(Meta meta) throws IOException {

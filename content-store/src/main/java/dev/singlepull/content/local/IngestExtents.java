@@ -28,8 +28,11 @@ import java.util.TreeMap;
 final class IngestExtents implements AutoCloseable {
     private static final int RECORD = 16;
 
-    /** What a journal says: the contiguous prefix from byte 0, and the written extents beyond it, in order. */
-    record Known(long prefix, List<ContentWriter.Extent> beyond) { }
+    /**
+     * What is known to be written: the contiguous prefix from byte 0, the written extents beyond it (in order), and
+     * whether a journal says so (else the data was written in order and its length is the prefix).
+     */
+    record Known(long prefix, List<ContentWriter.Extent> beyond, boolean journaled) { }
 
     private final Path file;
     private FileChannel journal; // null until the first append; guarded by this
@@ -38,21 +41,16 @@ final class IngestExtents implements AutoCloseable {
         this.file = file;
     }
 
-    /** Whether the ingest has a journal, i.e. was written out of order at some point. */
-    boolean exists() {
-        return Files.exists(file);
-    }
-
     /**
      * Reads the journal, merging its records, and keeps only bytes below {@code dataSize} (what the data file can
-     * hold). Empty prefix and no extents when there is no journal.
+     * hold). Without a journal the data was written in order: all {@code dataSize} bytes are the prefix.
      */
     Known read(long dataSize) throws IOException {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            return new Known(0, List.of());
+            return new Known(dataSize, List.of(), false);
         }
         var merged = new TreeMap<Long, Long>();
         ByteBuffer records = ByteBuffer.wrap(bytes);
@@ -72,7 +70,7 @@ final class IngestExtents implements AutoCloseable {
                 beyond.add(new ContentWriter.Extent(e.getKey(), e.getValue()));
             }
         }
-        return new Known(prefix, List.copyOf(beyond));
+        return new Known(prefix, List.copyOf(beyond), true);
     }
 
     /** Adds start-end to a map of disjoint extents, joining those it touches or overlaps. */

@@ -104,12 +104,11 @@ final class LocalWriter implements ContentWriter {
                 StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             MessageDigest hasher = expected.newHasher();
-            boolean journaled = ingest.extents().exists();
             IngestExtents.Known known = ingest.written();
             long offset = rehash(channel, hasher, known.prefix());
             channel.position(offset);
             return new LocalWriter(layout, clock, committed, totals, ingest, meta, channel, hasher, offset,
-                    known.beyond(), journaled, lock, watch);
+                    known.beyond(), known.journaled(), lock, watch);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;

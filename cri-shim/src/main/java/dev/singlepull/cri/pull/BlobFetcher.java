@@ -18,6 +18,7 @@ import dev.singlepull.unpack.BlobSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import java.util.function.Consumer;
@@ -178,12 +179,12 @@ final class BlobFetcher {
             throws InterruptedException {
         String ingest = ingestRef(blob.digest());
         ContentWriter writer = content.writer(ingest, blob.digest(), blob.size());
-        boolean resumed = writer.offset() > 0 || !writer.written().isEmpty();
+        List<ContentWriter.Extent> kept = writer.written();
+        boolean resumed = writer.offset() > 0 || !kept.isEmpty();
         try {
             String host = "the store";
             // parts kept from before a crash or close are resumed as ranges too: a stream in order would fetch them again
-            if (parts.appliesTo(RangedDownload.missing(writer.offset(), writer.written(), blob.size()))
-                    || !writer.written().isEmpty()) {
+            if (!kept.isEmpty() || parts.appliesTo(RangedDownload.missing(writer.offset(), kept, blob.size()))) {
                 ctx.progress().phase(DOWNLOADING);
                 ctx.progress().done(writer.offset());
                 var ranged = new RangedDownload(registry, ref, blob, credentials, ctx, parts, maxResumes, COPY_BUFFER);
