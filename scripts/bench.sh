@@ -9,14 +9,17 @@
 #   scripts/bench.sh -Dtest=PullPathBench    download-then-unpack against unpack-while-downloading and ranges
 #   scripts/bench.sh -Dtest=RunPodsBench     20 cold pulls to 20 running pods of the 530 MB image, singlepull +
 #                                            containerd against containerd alone, and create-to-start (root)
+#   scripts/bench.sh -Dtest=ClusterBench     K = 1, 2, 4, 8 nodes pulling the 530 MB image behind one 40 MB/s
+#                                            budget: cluster tier on, off, and through a pull-through cache
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 scripts/install-packages.sh maven docker-registry zstd libisal2 libdeflate-tools pigz
 case "$*" in *RunPodsBench*) scripts/install-packages.sh containerd runc busybox-static ;; esac
+case "$*" in *ClusterBench*) scripts/install-packages.sh redis-server ;; esac
 # shellcheck source=find-jdk.sh
 . scripts/find-jdk.sh
 singlepull_find_jdk
 mvn -B -q -ntp install -DskipTests
 mvn -B -ntp -pl test verify -Pbench -Dtest='*Bench,!CompareContainerdBench,!RunPodsBench' -Dsurefire.failIfNoSpecifiedTests=false "$@" 2>&1 \
-    | grep -E '^(image|round|warm-up|create-to-start|parts crash|snapshot-sync|CopyBufferBench|\||[0-9]+ MB, cold|Tests run|\[ERROR\])' || true
+    | grep -E '^(image|round|cluster  |off  |cache  |[0-9]+ processes|warm-up|create-to-start|parts crash|snapshot-sync|CopyBufferBench|\||[0-9]+ MB, cold|Tests run|\[ERROR\])' || true
