@@ -54,6 +54,8 @@ public final class ClusterBlobs implements BlobPeers {
     /** The longest a node with nothing of a blob waits before it takes over the lease of a failed holder. */
     private static final long TAKE_OVER_SPREAD_MS = 1000;
     private static final int COPY_BUFFER = 64 * 1024;
+    /** How long the record of a blob's fetchers lasts: longer than any one download, shorter than a holder's. */
+    private static final Duration FETCHER_TTL = Duration.ofHours(1);
 
     private final Peer self;
     private final LeaseStore leases;
@@ -78,13 +80,18 @@ public final class ClusterBlobs implements BlobPeers {
         this.listener = listener;
     }
 
-    /** How one attempt at a peer ended. */
-    private enum Outcome { FETCHED, NOT_THERE, BUSY, FAILED, UNUSABLE_INGEST }
+    /**
+     * How one attempt at a peer ended. BUSY: at its upload limit. STALLED: it took the connection but sent nothing
+     * for the stall time, which a slow node does as well as a stopped one. FAILED: it refused the connection, broke it,
+     * answered an error or sent bytes that failed the check.
+     */
+    private enum Outcome { FETCHED, NOT_THERE, BUSY, STALLED, FAILED, UNUSABLE_INGEST }
 
     /** An attempt's outcome, with the committed blob when it was fetched. */
     private record Attempt(Outcome outcome, ContentInfo info) {
         static final Attempt NOT_THERE = new Attempt(Outcome.NOT_THERE, null);
         static final Attempt BUSY = new Attempt(Outcome.BUSY, null);
+        static final Attempt STALLED = new Attempt(Outcome.STALLED, null);
         static final Attempt FAILED = new Attempt(Outcome.FAILED, null);
         static final Attempt UNUSABLE_INGEST = new Attempt(Outcome.UNUSABLE_INGEST, null);
     }
@@ -112,14 +119,25 @@ public final class ClusterBlobs implements BlobPeers {
             throws InterruptedException {
         String key = blob.digest().toString();
         Set<Peer> failed = new HashSet<>();
+        // sources other than the lease holder that stalled or failed: not asked again by this flight, yet not
+        // counted as failed lease holders, since one of them may hold the lease later and a fetcher's stream also
+        // ends when its own source fails
+        Set<Peer> slow = new HashSet<>();
         int busyWaits = 0;
         try {
             for (int tries = 0; tries < MAX_SOURCES; tries++) {
                 ctx.throwIfCancelled();
+                // nodes that have the blob, then nodes that bring it in from another node: these serve what they
+                // have so far, so followers spread over them instead of queueing at the lease holder's upload limit
                 List<Peer> holders = new ArrayList<>(leases.holders(key));
+                List<Peer> fetchers = new ArrayList<>(leases.fetchers(key));
+                fetchers.removeAll(holders);
+                Collections.shuffle(holders);
+                Collections.shuffle(fetchers);
+                holders.addAll(fetchers);
                 holders.remove(self);
                 holders.removeAll(failed);
-                Collections.shuffle(holders);
+                holders.removeAll(slow);
                 for (Peer holder : holders) {
                     Attempt attempt = fetchFrom(holder, ref, blob, ingestRef, ctx);
                     if (attempt.outcome() == Outcome.FETCHED) {
@@ -131,9 +149,11 @@ public final class ClusterBlobs implements BlobPeers {
                     if (attempt.outcome() == Outcome.BUSY) {
                         continue;
                     }
-                    failed.add(holder);
+                    // not asked again by this flight; only the lease holder's failures count towards a takeover
+                    slow.add(holder);
                     if (attempt.outcome() == Outcome.NOT_THERE) {
                         leases.removeHolder(key, holder);
+                        leases.removeFetcher(key, holder);
                     }
                 }
                 Peer holder = leases.acquire(key, self, leaseTtl);
@@ -142,6 +162,7 @@ public final class ClusterBlobs implements BlobPeers {
                     Set<Peer> committed = new HashSet<>(leases.holders(key));
                     committed.remove(self);
                     committed.removeAll(failed);
+                    committed.removeAll(slow);
                     if (!committed.isEmpty()) {
                         leases.release(key, self);
                         continue;
@@ -170,8 +191,12 @@ public final class ClusterBlobs implements BlobPeers {
                 if (attempt.outcome() == Outcome.UNUSABLE_INGEST) {
                     return upstream(key, ingestRef, ctx, false);
                 }
-                if (attempt.outcome() == Outcome.BUSY && busyWaits++ < MAX_BUSY_WAITS) {
-                    tries--; // a holder at its limit has not failed: ask again shortly
+                if ((attempt.outcome() == Outcome.BUSY || attempt.outcome() == Outcome.STALLED)
+                        && busyWaits++ < MAX_BUSY_WAITS) {
+                    // the lease holder at its limit, or slower than the stall time, has not failed: its lease says
+                    // whether it lives, as it lapses once the holder's download stops. Taking the lease over now would
+                    // fetch the blob upstream a second time; ask again, resuming where this node's bytes end
+                    tries--;
                     Thread.sleep(BUSY_PAUSE_MS);
                     continue;
                 }
@@ -197,6 +222,7 @@ public final class ClusterBlobs implements BlobPeers {
     private Claim fetched(ContentInfo info) {
         try {
             leases.addHolder(info.digest().toString(), self, holderTtl);
+            leases.removeFetcher(info.digest().toString(), self);
         } catch (LeaseStore.Unavailable e) {
             // others will not know this node has it: they fetch it elsewhere
         }
@@ -218,6 +244,8 @@ public final class ClusterBlobs implements BlobPeers {
             PeerClient.Answer answer;
             try {
                 answer = peers.open(peer, ref.repository(), blob.digest(), offset);
+            } catch (SocketTimeoutException e) {
+                return peerStalled(peer, blob.digest(), "took the connection but did not answer");
             } catch (IOException e) {
                 return peerFailed(peer, blob.digest(), "cannot be reached: " + e.getMessage());
             }
@@ -230,6 +258,7 @@ public final class ClusterBlobs implements BlobPeers {
                 }
                 return peerFailed(peer, blob.digest(), "answered " + answer.status());
             }
+            advertise(blob.digest());
             FlightProgress progress = ctx.progress();
             progress.total(blob.size());
             progress.done(offset);
@@ -247,18 +276,21 @@ public final class ClusterBlobs implements BlobPeers {
                 }
             } catch (IOException e) {
                 ctx.throwIfCancelled();
-                if (e instanceof SocketTimeoutException && left == blob.size() - offset) {
-                    // nothing yet: a holder waiting for its own download slot is not a stalled one (a stopped holder's
-                    // lease lapses, as it is renewed no more)
-                    return Attempt.BUSY;
+                if (e instanceof SocketTimeoutException) {
+                    // a holder waiting for its own download slot, or slowed by a shared uplink, sends nothing for a
+                    // while too (a stopped holder's lease lapses, as it is renewed no more)
+                    return left == blob.size() - offset ? Attempt.BUSY
+                            : peerStalled(peer, blob.digest(), "sent nothing for a while after " + writer.offset()
+                                    + " of " + blob.size() + " bytes");
                 }
                 return peerFailed(peer, blob.digest(), "broke after " + writer.offset() + " of " + blob.size()
                         + " bytes: " + e.getMessage());
             }
             ctx.throwIfCancelled();
             if (writer.offset() < blob.size()) {
-                return peerFailed(peer, blob.digest(), "ended after " + writer.offset() + " of " + blob.size()
-                        + " bytes");
+                // a clean end before the blob's: the peer lives, but its own download stopped or started over
+                return peerStalled(peer, blob.digest(), "ended its answer after " + writer.offset() + " of "
+                        + blob.size() + " bytes");
             }
             progress.phase("verifying");
             ContentInfo info;
@@ -276,6 +308,25 @@ public final class ClusterBlobs implements BlobPeers {
         } finally {
             writer.close();
         }
+    }
+
+    /**
+     * Lists this node as a fetcher of the blob as soon as its bytes flow in from a peer: its peer server serves the
+     * ingest as it grows, so the other nodes spread over the nodes that follow the lease holder instead of all
+     * queueing at the holder's upload limit. Taken off the list when the blob is committed here; a node whose flight
+     * ended without it answers 404 and is taken off by whoever asks.
+     */
+    private void advertise(Digest digest) {
+        try {
+            leases.addFetcher(digest.toString(), self, FETCHER_TTL);
+        } catch (LeaseStore.Unavailable e) {
+            // the others do not learn of this node as a source: they use the lease holder
+        }
+    }
+
+    private Attempt peerStalled(Peer peer, Digest digest, String why) {
+        LOG.log(System.Logger.Level.INFO, "peer " + peer + " " + why + " (blob " + digest + ")");
+        return Attempt.STALLED;
     }
 
     private Attempt peerFailed(Peer peer, Digest digest, String why) {
@@ -305,6 +356,7 @@ public final class ClusterBlobs implements BlobPeers {
                 listener.bytesFromUpstream(Math.max(0, info.size() - prefix));
                 try {
                     leases.addHolder(key, self, holderTtl);
+                    leases.removeFetcher(key, self);
                 } catch (LeaseStore.Unavailable e) {
                     // others will not know this node has it: they fetch it elsewhere
                 }

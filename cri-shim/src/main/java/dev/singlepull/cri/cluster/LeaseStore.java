@@ -39,6 +39,18 @@ public interface LeaseStore extends AutoCloseable {
     /** Forgets that {@code peer} has {@code blob} (it answered that it does not). */
     void removeHolder(String blob, Peer peer);
 
+    /**
+     * Records that {@code self} is bringing {@code blob} in from another node, and serves it as it grows; the record
+     * of a blob's fetchers expires after {@code ttl}.
+     */
+    void addFetcher(String blob, Peer self, Duration ttl);
+
+    /** The nodes recorded as bringing {@code blob} in now. */
+    Set<Peer> fetchers(String blob);
+
+    /** Forgets that {@code peer} is bringing {@code blob} in (it is done, or answered that it has nothing of it). */
+    void removeFetcher(String blob, Peer peer);
+
     @Override
     void close();
 

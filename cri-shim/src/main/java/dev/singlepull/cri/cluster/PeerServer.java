@@ -190,9 +190,12 @@ public final class PeerServer implements AutoCloseable {
             }
         }, 1, 1, TimeUnit.SECONDS);
         try (in) {
-            in.skipNBytes(start);
+            // the answer goes out first: a caller resuming ahead of this node's download waits for its bytes, not
+            // for the answer, and so can tell a live node from one that does not answer at all
             exchange.getResponseHeaders().set("Docker-Content-Digest", digest.toString());
             exchange.sendResponseHeaders(range != null ? 206 : 200, 0); // chunked: the length is known at the end
+            exchange.getResponseBody().flush();
+            in.skipNBytes(start);
             copy(in, exchange.getResponseBody(), end == Long.MAX_VALUE ? Long.MAX_VALUE : end - start + 1);
         } finally {
             guard.cancel(false);

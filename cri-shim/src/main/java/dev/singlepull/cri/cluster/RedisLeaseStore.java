@@ -36,6 +36,7 @@ public final class RedisLeaseStore implements LeaseStore {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final String LEASE = "singlepull:lease:";
     private static final String HOLDERS = "singlepull:holders:";
+    private static final String FETCHERS = "singlepull:fetchers:";
     private static final String RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then "
             + "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
     private static final String RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -117,24 +118,47 @@ public final class RedisLeaseStore implements LeaseStore {
 
     @Override
     public void addHolder(String blob, Peer self, Duration ttl) {
-        call(r -> {
-            r.sadd(HOLDERS + blob, self.encoded());
-            return r.pexpire(HOLDERS + blob, ttl.toMillis());
-        });
+        add(HOLDERS + blob, self, ttl);
     }
 
     @Override
     public Set<Peer> holders(String blob) {
-        Set<Peer> out = new LinkedHashSet<>();
-        for (String member : call(r -> r.smembers(HOLDERS + blob))) {
-            out.add(Peer.decode(member));
-        }
-        return out;
+        return members(HOLDERS + blob);
     }
 
     @Override
     public void removeHolder(String blob, Peer peer) {
         call(r -> r.srem(HOLDERS + blob, peer.encoded()));
+    }
+
+    @Override
+    public void addFetcher(String blob, Peer self, Duration ttl) {
+        add(FETCHERS + blob, self, ttl);
+    }
+
+    @Override
+    public Set<Peer> fetchers(String blob) {
+        return members(FETCHERS + blob);
+    }
+
+    @Override
+    public void removeFetcher(String blob, Peer peer) {
+        call(r -> r.srem(FETCHERS + blob, peer.encoded()));
+    }
+
+    private void add(String set, Peer self, Duration ttl) {
+        call(r -> {
+            r.sadd(set, self.encoded());
+            return r.pexpire(set, ttl.toMillis());
+        });
+    }
+
+    private Set<Peer> members(String set) {
+        Set<Peer> out = new LinkedHashSet<>();
+        for (String member : call(r -> r.smembers(set))) {
+            out.add(Peer.decode(member));
+        }
+        return out;
     }
 
     private <T> T call(Function<RedisCommands<String, String>, T> command) {
