@@ -24,11 +24,6 @@ final class BenchProcesses {
      * socket exists.
      */
     static Process serve(Path dir, String name, String... args) throws Exception {
-        return serve(dir, name, java.util.Map.of(), args);
-    }
-
-    /** As {@link #serve(Path, String, String...)}, with {@code env} added to the launcher's environment. */
-    static Process serve(Path dir, String name, java.util.Map<String, String> env, String... args) throws Exception {
         Path socket = socket(dir, name);
         List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "serve", "--root",
                 dir.resolve(name + "-root").toString(), "--socket", socket.toString()));
@@ -36,10 +31,8 @@ final class BenchProcesses {
             command.addAll(List.of("--metrics-address", ""));
         }
         command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve(name + ".log").toFile());
-        builder.environment().putAll(env);
-        Process p = builder.start();
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve(name + ".log").toFile()).start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
         while (!Files.exists(socket)) {
             if (!p.isAlive() || Instant.now().isAfter(deadline)) {

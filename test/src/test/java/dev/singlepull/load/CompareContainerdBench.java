@@ -145,24 +145,18 @@ class CompareContainerdBench {
 
     /**
      * The cost of singlepull's snapshot durability, as its own table: the large image's cold single pull with
-     * {@code snapshot_sync} none (what containerd does: no sync of unpacked files), syncfs (singlepull's default,
-     * which starts each file's writeback as soon as it is written) and syncfs without that early writeback, each on
-     * a service of its own, warmed up by one pull first, the rounds interleaved. {@code -Dbench.only=durability}
-     * runs this table alone.
+     * {@code snapshot_sync} none (what containerd does: no sync of unpacked files) and syncfs (singlepull's
+     * default), each on a service of its own, warmed up by one pull first, the rounds interleaved. {@code -Dbench.only=durability} runs this
+     * table alone.
      */
     private void durabilityCost(PushedImage large, int rounds) throws Exception {
         Process none = BenchProcesses.serve(dir, "sp-none", "--snapshot-sync", "none");
         Process syncfs = BenchProcesses.serve(dir, "sp-syncfs", "--snapshot-sync", "syncfs");
-        Process syncfsAlone = BenchProcesses.serve(dir, "sp-syncfs-alone",
-                java.util.Map.of("SINGLEPULL_JAVA_OPTS", "-Dsinglepull.noWriteBehind=true"), "--snapshot-sync", "syncfs");
         try {
             String run = BenchImages.label(large) + ", 1 pull";
             List<Service> services = List.of(
                     new Service("snapshot_sync none", BenchProcesses.socket(dir, "sp-none"), none.pid()),
-                    new Service("snapshot_sync syncfs (default)", BenchProcesses.socket(dir, "sp-syncfs"),
-                            syncfs.pid()),
-                    new Service("syncfs without early writeback", BenchProcesses.socket(dir, "sp-syncfs-alone"),
-                            syncfsAlone.pid()));
+                    new Service("snapshot_sync syncfs", BenchProcesses.socket(dir, "sp-syncfs"), syncfs.pid()));
             List<List<Double>> walls = new ArrayList<>();
             List<Double> cpu = new ArrayList<>();
             for (Service service : services) {
@@ -188,7 +182,6 @@ class CompareContainerdBench {
         } finally {
             BenchProcesses.stop(none);
             BenchProcesses.stop(syncfs);
-            BenchProcesses.stop(syncfsAlone);
         }
     }
 

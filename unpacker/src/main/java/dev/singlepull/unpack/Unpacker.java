@@ -12,7 +12,6 @@ import dev.singlepull.unpack.snapshot.Staging;
 import dev.singlepull.unpack.tar.ApplyStats;
 import dev.singlepull.unpack.tar.Decompression;
 import dev.singlepull.unpack.tar.LayerApplier;
-import dev.singlepull.unpack.tar.WriteBehind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -76,8 +75,7 @@ public final class Unpacker {
      */
     public Unpacker(ContentProvider content, Snapshotter snapshotter, SingleFlight<ChainId, SnapshotInfo> chains,
                     UnpackLimits limits) {
-        this(content, snapshotter, chains, limits, LayerApplier.tar(snapshotter.syncsOnCommit()
-                ? WriteBehind.startingWriteback() : WriteBehind.NONE));
+        this(content, snapshotter, chains, limits, LayerApplier.tar());
     }
 
     Unpacker(ContentProvider content, Snapshotter snapshotter, SingleFlight<ChainId, SnapshotInfo> chains,

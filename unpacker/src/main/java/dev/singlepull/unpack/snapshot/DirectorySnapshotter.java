@@ -111,11 +111,6 @@ public final class DirectorySnapshotter implements Snapshotter {
     }
 
     @Override
-    public boolean syncsOnCommit() {
-        return sync != SnapshotSync.NONE;
-    }
-
-    @Override
     public Optional<SnapshotInfo> stat(ChainId chainId) {
         return store.get(chainId.toString()).filter(SnapshotRecord::isCommitted).map(this::toInfo);
     }

@@ -36,9 +36,4 @@ public interface Snapshotter {
 
     /** Every committed snapshot. */
     List<SnapshotInfo> list();
-
-    /** True if {@link #commit} syncs the staging directory's files to disk (then writing them early pays). */
-    default boolean syncsOnCommit() {
-        return false;
-    }
 }

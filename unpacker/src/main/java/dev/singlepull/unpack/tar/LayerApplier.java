@@ -33,9 +33,4 @@ public interface LayerApplier {
     static LayerApplier tar() {
         return new TarApplier();
     }
-
-    /** The tar applier, telling {@code writeBehind} of each regular file it has written. */
-    static LayerApplier tar(WriteBehind writeBehind) {
-        return new TarApplier(true, writeBehind);
-    }
 }

@@ -64,21 +64,6 @@ final class PosixCalls {
     private static final MethodHandle CHMOD = downcall("chmod", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle UTIMENSAT = downcall("utimensat",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-    // int open(const char *path, int flags, ...): variadic from the third argument (the mode, unused here)
-    private static final MethodHandle OPEN = LINKER.downcallHandle(LIBC.find("open").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), CAPTURE_ERRNO,
-            Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle SYNC_FILE_RANGE = downcall("sync_file_range",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle CLOSE = LINKER.downcallHandle(LIBC.find("close").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final int O_CLOEXEC = 02000000;
-    /** O_NOFOLLOW differs between architectures: 0100000 on ARM and POWER, 0400000 on x86 and most others. */
-    private static final int O_NOFOLLOW = switch (System.getProperty("os.arch", "")) {
-        case "aarch64", "arm", "ppc64le", "ppc64" -> 0100000;
-        default -> 0400000;
-    };
-    private static final int SYNC_FILE_RANGE_WRITE = 2;
     private static final int AT_FDCWD = -100;
     private static final int AT_SYMLINK_NOFOLLOW = 0x100;
     private static final long UTIME_OMIT = (1L << 30) - 2;
@@ -179,31 +164,6 @@ final class PosixCalls {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("utimensat downcall failed", t);
-        }
-    }
-
-    /**
-     * Starts writeback of the file's dirty pages without waiting for it ({@code sync_file_range} with
-     * {@code SYNC_FILE_RANGE_WRITE} on a read-only descriptor; a symlink is not followed). Makes nothing durable:
-     * metadata and the disk's cache are left to a later sync, which then has less to write.
-     */
-    static void startWriteback(Path path) throws Errno {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int fd = (int) OPEN.invokeExact(state, cString(arena, path), O_NOFOLLOW | O_CLOEXEC, 0); // O_RDONLY
-            if (fd < 0) {
-                throw new Errno("open", path, (int) ERRNO.get(state, 0L));
-            }
-            try {
-                int rc = (int) SYNC_FILE_RANGE.invokeExact(state, fd, 0L, 0L, SYNC_FILE_RANGE_WRITE);
-                check(rc, state, "sync_file_range", path);
-            } finally {
-                int ignored = (int) CLOSE.invokeExact(fd);
-            }
-        } catch (Errno e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("sync_file_range downcall failed", t);
         }
     }
 

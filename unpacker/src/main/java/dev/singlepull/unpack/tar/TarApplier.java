@@ -50,26 +50,19 @@ final class TarApplier implements LayerApplier {
     private static final long MAX_ID = 0xFFFFFFFEL;
 
     private final boolean overlayAllowed;
-    private final WriteBehind writeBehind;
 
     TarApplier() {
-        this(true, WriteBehind.NONE);
+        this(true);
     }
 
     /** @param overlayAllowed false to keep the AUFS convention even where the overlay one could be made (tests) */
     TarApplier(boolean overlayAllowed) {
-        this(overlayAllowed, WriteBehind.NONE);
-    }
-
-    /** @param writeBehind told of each regular file once it is written */
-    TarApplier(boolean overlayAllowed, WriteBehind writeBehind) {
         this.overlayAllowed = overlayAllowed;
-        this.writeBehind = writeBehind;
     }
 
     @Override
     public AppliedLayer apply(InputStream uncompressedTar, Path targetDir, String layerName) throws IOException {
-        Run run = new Run(targetDir.toAbsolutePath().normalize(), layerName, overlayAllowed, writeBehind);
+        Run run = new Run(targetDir.toAbsolutePath().normalize(), layerName, overlayAllowed);
         run.apply(uncompressedTar);
         return run;
     }
@@ -83,7 +76,6 @@ final class TarApplier implements LayerApplier {
         private final String layer;
         private final boolean asRoot;
         private final boolean overlay;
-        private final WriteBehind writeBehind;
         private final byte[] buffer = new byte[COPY_BUFFER];
         private final Skips skips = new Skips();
         /** Paths (relative) verified to be real directories, not symlinks; cleared below any path removed. */
@@ -105,10 +97,9 @@ final class TarApplier implements LayerApplier {
         private long files;
         private boolean finished;
 
-        Run(Path root, String layer, boolean overlayAllowed, WriteBehind writeBehind) throws IOException {
+        Run(Path root, String layer, boolean overlayAllowed) throws IOException {
             this.root = root;
             this.layer = layer;
-            this.writeBehind = writeBehind;
             this.asRoot = FileMeta.runningAsRoot(root);
             this.overlay = overlayAllowed && asRoot && overlayConventionWorks(root);
         }
@@ -178,7 +169,6 @@ final class TarApplier implements LayerApplier {
                     file.setLength(entry.realSize); // the trailing hole
                 }
             }
-            writeBehind.written(target, entry.sparse == null ? entry.size : entry.realSize);
             metadata(target, entry, true);
             files++;
         }
