@@ -148,7 +148,7 @@ class ClusterIT {
     void whenTheHolderIsKilledMidLayerTheOthersFinishWithLittleExtraUpstream() throws Exception {
         PushedImage image = push("it/cluster-kill", 6_000_000, 142);
         List<CompletableFuture<String>> pulls = new ArrayList<>();
-        int holder = holderStoppedHalfwayThroughTheLargestLayer(image, pulls);
+        int holder = holderStoppedInTheLargestLayer(image, pulls, 0.5);
         nodes.get(holder).kill();
         upstream.clearFaults();
 
@@ -166,10 +166,31 @@ class ClusterIT {
     }
 
     @Test
+    void whenTheHolderIsKilledBeforeItsFirstByteTheOthersFinishWithOneCopyUpstream() throws Exception {
+        PushedImage image = push("it/cluster-kill-early", 4_000_000, 146);
+        List<CompletableFuture<String>> pulls = new ArrayList<>();
+        int holder = holderStoppedInTheLargestLayer(image, pulls, 0);
+        nodes.get(holder).kill();
+        upstream.clearFaults();
+
+        for (int i = 0; i < nodes.size(); i++) {
+            if (i != holder) {
+                assertEquals(image.configDigest(), pulls.get(i).get(), logs());
+            }
+        }
+        upstream.awaitIdle(java.time.Duration.ofSeconds(5));
+        long bytes = upstreamBlobBytes(image);
+        System.out.println("holder killed before its first byte of the largest layer: upstream blob bytes " + bytes
+                + " for an image of " + image.totalSize());
+        assertTrue(bytes <= image.totalSize() * 1.05, "upstream " + bytes + " bytes for an image of "
+                + image.totalSize() + " (at most 1.05x)\n" + logs());
+    }
+
+    @Test
     void whenTheHolderIsStoppedMidLayerTheOthersFinish() throws Exception {
         PushedImage image = push("it/cluster-stop", 4_000_000, 144);
         List<CompletableFuture<String>> pulls = new ArrayList<>();
-        int holder = holderStoppedHalfwayThroughTheLargestLayer(image, pulls);
+        int holder = holderStoppedInTheLargestLayer(image, pulls, 0.5);
         signal("STOP", nodes.get(holder));
         try {
             upstream.clearFaults();
@@ -189,7 +210,7 @@ class ClusterIT {
     void aHolderThatIsOnlySlowKeepsItsFollowersAndUpstreamSendsOneCopy() throws Exception {
         PushedImage image = push("it/cluster-slow", 4_000_000, 145);
         List<CompletableFuture<String>> pulls = new ArrayList<>();
-        holderStoppedHalfwayThroughTheLargestLayer(image, pulls);
+        holderStoppedInTheLargestLayer(image, pulls, 0.5);
         // upstream sends nothing for 5 s in all: past the followers' stall time (3 s), within the holder's lease
         Thread.sleep(4000);
         upstream.clearFaults();
@@ -203,18 +224,20 @@ class ClusterIT {
     }
 
     /**
-     * Starts pulls of {@code image} on every node (into {@code pulls}) with upstream stalling halfway through its
-     * largest layer, lets the followers catch up with the holder's bytes, as they keep close behind it, and returns
+     * Starts pulls of {@code image} on every node (into {@code pulls}) with upstream stalling at {@code fraction} of
+     * its largest layer, lets the followers catch up with the holder's bytes, as they keep close behind it, and returns
      * the index of the node that holds the layer's lease.
      */
-    private int holderStoppedHalfwayThroughTheLargestLayer(PushedImage image, List<CompletableFuture<String>> pulls)
-            throws InterruptedException {
+    private int holderStoppedInTheLargestLayer(PushedImage image, List<CompletableFuture<String>> pulls,
+                                               double fraction) throws InterruptedException {
         String largest = image.layerDigests().get(image.layerDigests().size() - 1);
         long largestSize = image.compressedSizes().get(image.compressedSizes().size() - 1);
-        upstream.stallAfter(ProxyServer.blob(largest), largestSize / 2);
+        long stallAt = (long) (largestSize * fraction);
+        upstream.stallAfter(ProxyServer.blob(largest), stallAt);
         pulls.addAll(pullOnAll(throughProxy(image)));
         long deadline = System.nanoTime() + 60_000_000_000L;
-        while (upstream.bytesServed(largest) < largestSize / 2 && System.nanoTime() < deadline) {
+        while ((upstream.bytesServed(largest) < stallAt || upstream.requestCount(ProxyServer.blob(largest)) == 0)
+                && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
         Thread.sleep(1000);
