@@ -146,30 +146,19 @@ class ClusterIT {
 
     @Test
     void whenTheHolderIsKilledMidLayerTheOthersFinishWithLittleExtraUpstream() throws Exception {
-        PushedImage image = push("it/cluster-kill", 6_000_000, 142);
-        List<CompletableFuture<String>> pulls = new ArrayList<>();
-        int holder = holderStoppedInTheLargestLayer(image, pulls, 0.5);
-        nodes.get(holder).kill();
-        upstream.clearFaults();
-
-        for (int i = 0; i < nodes.size(); i++) {
-            if (i != holder) {
-                assertEquals(image.configDigest(), pulls.get(i).get(), logs());
-            }
-        }
-        upstream.awaitIdle(java.time.Duration.ofSeconds(5));
-        long bytes = upstreamBlobBytes(image);
-        System.out.println("holder killed at half of the largest layer: upstream blob bytes " + bytes
-                + " for an image of " + image.totalSize());
-        assertTrue(bytes <= image.totalSize() * 1.05, "upstream " + bytes + " bytes for an image of "
-                + image.totalSize() + " (at most 1.05x)\n" + logs());
+        killTheHolderAndFinish(push("it/cluster-kill", 6_000_000, 142), 0.5, "at half of the largest layer");
     }
 
     @Test
-    void whenTheHolderIsKilledBeforeItsFirstByteTheOthersFinishWithOneCopyUpstream() throws Exception {
-        PushedImage image = push("it/cluster-kill-early", 4_000_000, 146);
+    void whenTheHolderIsKilledBeforeItsFirstByteTheOthersFinishWithLittleExtraUpstream() throws Exception {
+        killTheHolderAndFinish(push("it/cluster-kill-early", 4_000_000, 146), 0,
+                "before its first byte of the largest layer");
+    }
+
+    /** Kills the lease holder once upstream stalls at {@code fraction} of the largest layer; the others finish. */
+    private void killTheHolderAndFinish(PushedImage image, double fraction, String when) throws Exception {
         List<CompletableFuture<String>> pulls = new ArrayList<>();
-        int holder = holderStoppedInTheLargestLayer(image, pulls, 0);
+        int holder = holderStoppedInTheLargestLayer(image, pulls, fraction);
         nodes.get(holder).kill();
         upstream.clearFaults();
 
@@ -180,8 +169,8 @@ class ClusterIT {
         }
         upstream.awaitIdle(java.time.Duration.ofSeconds(5));
         long bytes = upstreamBlobBytes(image);
-        System.out.println("holder killed before its first byte of the largest layer: upstream blob bytes " + bytes
-                + " for an image of " + image.totalSize());
+        System.out.println("holder killed " + when + ": upstream blob bytes " + bytes + " for an image of "
+                + image.totalSize());
         assertTrue(bytes <= image.totalSize() * 1.05, "upstream " + bytes + " bytes for an image of "
                 + image.totalSize() + " (at most 1.05x)\n" + logs());
     }
