@@ -37,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
  * each window. The recording costs some CPU of its own.
  *
  * <p>Run: {@code scripts/bench.sh -Dtest=CpuPerPullBench} ({@code -Dbench.rounds=5}, {@code -Dbench.warmUps=2},
- * {@code -Dbench.jfr=true}, {@code -Dbench.compareWith=PATH}, {@code -Dbench.jfrFrames=40} to list the commonest
+ * {@code -Dbench.jfr=true}, {@code -Dbench.compareWith=PATH}, {@code -Dbench.otherFirst=true} to let the other build
+ * pull first in each round, {@code -Dbench.jfrFrames=40} to list the commonest
  * innermost frames of each category).
  */
 class CpuPerPullBench {
@@ -65,7 +66,8 @@ class CpuPerPullBench {
             try {
                 services.add(start("this build", null, "sp", jfr));
                 if (other != null) {
-                    services.add(start("the build at " + other, Path.of(other), "sp-other", jfr));
+                    Service s = start("the build at " + other, Path.of(other), "sp-other", jfr);
+                    services.add(Boolean.getBoolean("bench.otherFirst") ? 0 : 1, s); // which pulls first each round
                 }
                 for (Service s : services) {
                     try (CriClient cri = client(s)) {
