@@ -7,6 +7,8 @@
 #   scripts/bench.sh -Dtest=CopyBufferBench  download copy buffers of 16 KiB to 4 MiB: MB/s and pinned memory
 #   scripts/bench.sh -Dtest=CrashRoundsBench SIGKILL during parallel part writes and their resume, 12 seeded rounds
 #   scripts/bench.sh -Dtest=PullPathBench    download-then-unpack against unpack-while-downloading and ranges
+#   scripts/bench.sh -Dtest=CpuPerPullBench  service CPU per cold pull of the 530 MB image; -Dbench.jfr=true adds
+#                                            where it goes (a JFR CPU-time profile, by category)
 #   scripts/bench.sh -Dtest=RunPodsBench     20 cold pulls to 20 running pods of the 530 MB image, singlepull +
 #                                            containerd against containerd alone, and create-to-start (root)
 #   scripts/bench.sh -Dtest=ClusterBench     K = 1, 2, 4, 8 nodes pulling the 530 MB image behind one 40 MB/s
@@ -22,4 +24,4 @@ case "$*" in *ClusterBench*) scripts/install-packages.sh redis-server ;; esac
 singlepull_find_jdk
 mvn -B -q -ntp install -DskipTests
 mvn -B -ntp -pl test verify -Pbench -Dtest='*Bench,!CompareContainerdBench,!RunPodsBench' -Dsurefire.failIfNoSpecifiedTests=false "$@" 2>&1 \
-    | grep -E '^(image|round|cluster  |off  |cache  |[0-9]+ processes|warm-up|create-to-start|parts crash|snapshot-sync|CopyBufferBench|\||[0-9]+ MB, cold|Tests run|\[ERROR\])' || true
+    | grep -E '^(image|round|cluster  |off  |cache  |[0-9]+ processes|warm-up|cpu-per-pull|where the service|create-to-start|parts crash|snapshot-sync|CopyBufferBench|\||[0-9]+ MB, cold|Tests run|\[ERROR\])' || true

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -24,15 +25,31 @@ final class BenchProcesses {
      * socket exists.
      */
     static Process serve(Path dir, String name, String... args) throws Exception {
+        return serve(dir, name, Map.of(), args);
+    }
+
+    /** {@link #serve(Path, String, String...)} with {@code env} added to the launcher's environment. */
+    static Process serve(Path dir, String name, Map<String, String> env, String... args) throws Exception {
+        return serve(LAUNCHER, dir, name, env, args);
+    }
+
+    /**
+     * {@link #serve(Path, String, Map, String...)} with another build's launcher (say, a checkout of the commit
+     * before a change, to measure both side by side).
+     */
+    static Process serve(Path launcher, Path dir, String name, Map<String, String> env, String... args)
+            throws Exception {
         Path socket = socket(dir, name);
-        List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "serve", "--root",
+        List<String> command = new ArrayList<>(List.of(launcher.toString(), "serve", "--root",
                 dir.resolve(name + "-root").toString(), "--socket", socket.toString()));
         if (!List.of(args).contains("--metrics-address")) {
             command.addAll(List.of("--metrics-address", ""));
         }
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve(name + ".log").toFile()).start();
+        var builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve(name + ".log").toFile());
+        builder.environment().putAll(env);
+        Process p = builder.start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
         while (!Files.exists(socket)) {
             if (!p.isAlive() || Instant.now().isAfter(deadline)) {

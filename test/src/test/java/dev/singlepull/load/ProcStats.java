@@ -19,6 +19,31 @@ final class ProcStats {
         return ticks / CLOCK_TICKS;
     }
 
+    /**
+     * CPU seconds (user plus system) of each live thread of the process, summed by thread name with digits and
+     * trailing {@code #N} dropped ("C2 CompilerThread0" and "C2 CompilerThread1" count as one). Threads that ended are
+     * missing: compare two looks only for threads that live throughout.
+     */
+    static java.util.Map<String, Double> threadCpuSeconds(long pid) throws IOException {
+        java.util.Map<String, Double> byName = new java.util.TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : tasks.toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    continue;
+                }
+                String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+                        .replaceAll("[#0-9]+$", "").trim();
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                double seconds = (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / CLOCK_TICKS;
+                byName.merge(name, seconds, Double::sum);
+            }
+        }
+        return byName;
+    }
+
     /** Peak resident set size in MB since the process started (VmHWM). */
     static double peakRssMb(long pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {

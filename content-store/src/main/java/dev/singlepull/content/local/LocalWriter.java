@@ -199,6 +199,7 @@ final class LocalWriter implements ContentWriter {
             throw fail(SinglepullException.dataLoss("ingest '" + meta.ref() + "' for " + meta.expected() + ": a part"
                     + " at " + position + "-" + end + " lies outside the unwritten " + offset + "-" + meta.total()));
         }
+        ByteBuffer hashed = bytes.duplicate();
         try {
             startJournal();
             writeFully(bytes, position);
@@ -206,14 +207,21 @@ final class LocalWriter implements ContentWriter {
         } catch (IOException e) {
             throw IoErrors.of("write ingest '" + meta.ref() + "' at " + position, e);
         }
+        boolean next;
         synchronized (parts) {
-            if (length > 0) {
+            next = !hashing && position == offset; // the bytes that continue the prefix: hashed from memory
+            if (!next && length > 0) {
                 parts.put(position, end);
             }
             if (hashing) {
                 return; // the thread hashing now takes this part too
             }
             hashing = true;
+        }
+        if (next) {
+            hasher.update(hashed);
+            offset = end;
+            watch.advanced(live, end);
         }
         hashContiguousParts();
     }
@@ -234,7 +242,10 @@ final class LocalWriter implements ContentWriter {
         }
     }
 
-    /** Hashes the parts that continue the prefix, reading them back (from the page cache) in order. */
+    /**
+     * Hashes the parts that continue the prefix, reading them back (from the page cache) in order: parts written
+     * ahead of the prefix, which could not be hashed as they were written.
+     */
     private void hashContiguousParts() {
         ByteBuffer buffer = ByteBuffer.allocate(REHASH_BUFFER);
         while (true) {

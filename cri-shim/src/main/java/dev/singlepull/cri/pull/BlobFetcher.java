@@ -247,7 +247,7 @@ final class BlobFetcher {
         long written = writer.offset();
         try (body) {
             int n;
-            while ((n = body.read(buffer)) >= 0) {
+            while ((n = BodyReads.readAvailable(body, buffer, 0, buffer.length)) >= 0) {
                 written += n;
                 if (written > blob.size()) {
                     throw SinglepullException.dataLoss("blob " + blob.digest() + " is larger than the "

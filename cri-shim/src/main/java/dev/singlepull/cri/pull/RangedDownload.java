@@ -160,7 +160,8 @@ final class RangedDownload {
                     return;
                 }
                 while (at < part.end()) {
-                    int n = body.read(buffer, 0, (int) Math.min(buffer.length, part.end() - at));
+                    int n = BodyReads.readAvailable(body, buffer, 0,
+                            (int) Math.min(buffer.length, part.end() - at));
                     if (n < 0) {
                         throw new IOException("the body ended " + (part.end() - at) + " bytes before the part did");
                     }

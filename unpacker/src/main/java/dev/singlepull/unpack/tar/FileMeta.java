@@ -26,10 +26,9 @@ final class FileMeta {
         }
     }
 
-    /** Sets the owner without following a symlink (lchown). */
+    /** Sets owner and group without following a symlink: one {@code lchown}. */
     static void chown(Path path, long uid, long gid) throws IOException {
-        Files.setAttribute(path, "unix:uid", (int) uid, NOFOLLOW);
-        Files.setAttribute(path, "unix:gid", (int) gid, NOFOLLOW);
+        PosixCalls.lchown(path, uid, gid);
     }
 
     /**

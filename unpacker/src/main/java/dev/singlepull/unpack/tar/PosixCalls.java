@@ -24,7 +24,7 @@ import java.util.List;
 /**
  * The few POSIX calls the JDK does not offer, as Foreign Function &amp; Memory downcalls into the C library:
  * {@code mknod}, {@code mkfifo}, {@code chmod} and {@code utimensat} that work on device nodes and fifos without
- * opening them, and the no-follow extended attribute calls {@code lsetxattr}, {@code lgetxattr},
+ * opening them, {@code lchown} setting owner and group in one call, and the no-follow extended attribute calls {@code lsetxattr}, {@code lgetxattr},
  * {@code llistxattr}, {@code lremovexattr}. None but {@code chmod} follows a symlink in the last path component. Failures are {@link Errno} exceptions carrying the C {@code errno}.
  * Paths are encoded as the JDK encodes file names ({@code sun.jnu.encoding}), so both name the same file.
  * Stateless and thread-safe; Linux only.
@@ -62,6 +62,8 @@ final class PosixCalls {
     private static final MethodHandle LLISTXATTR = downcall("llistxattr",
             FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
     private static final MethodHandle CHMOD = downcall("chmod", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle LCHOWN = downcall("lchown",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     private static final MethodHandle UTIMENSAT = downcall("utimensat",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     private static final int AT_FDCWD = -100;
@@ -69,6 +71,8 @@ final class PosixCalls {
     private static final long UTIME_OMIT = (1L << 30) - 2;
     private static final MethodHandle GETEUID = LINKER.downcallHandle(
             LIBC.find("geteuid").orElseThrow(), FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle GETEGID = LINKER.downcallHandle(
+            LIBC.find("getegid").orElseThrow(), FunctionDescriptor.of(JAVA_INT));
 
     private PosixCalls() {
     }
@@ -99,6 +103,15 @@ final class PosixCalls {
             return (int) GETEUID.invokeExact();
         } catch (Throwable t) {
             throw new IllegalStateException("geteuid failed", t);
+        }
+    }
+
+    /** The effective group id of this process. */
+    static int getegid() {
+        try {
+            return (int) GETEGID.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException("getegid failed", t);
         }
     }
 
@@ -146,6 +159,19 @@ final class PosixCalls {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("chmod downcall failed", t);
+        }
+    }
+
+    /** Sets owner and group in one call, without following a symlink ({@code uid} and {@code gid} unsigned). */
+    static void lchown(Path path, long uid, long gid) throws Errno {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) LCHOWN.invokeExact(state, cString(arena, path), (int) uid, (int) gid);
+            check(rc, state, "lchown", path);
+        } catch (Errno e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("lchown downcall failed", t);
         }
     }
 

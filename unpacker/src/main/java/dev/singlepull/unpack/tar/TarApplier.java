@@ -7,19 +7,26 @@ import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Applies a layer tar into a directory holding this layer's diff only: one independent directory per layer, in the
@@ -72,9 +79,17 @@ final class TarApplier implements LayerApplier {
         private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
         private static final int IMPLICIT_DIR_MODE = 0755;
 
+        /** A new file: created exclusively (never through a symlink), for writing. */
+        private static final Set<OpenOption> CREATE_FILE = Set.of(StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        /** Creation modes by permission bits: a layer uses few. */
+        private static final Map<Integer, FileAttribute<?>> CREATE_MODES =
+                new ConcurrentHashMap<>();
+
         private final Path root;
         private final String layer;
         private final boolean asRoot;
+        private final NewFileDefaults defaults;
         private final boolean overlay;
         private final byte[] buffer = new byte[COPY_BUFFER];
         private final Skips skips = new Skips();
@@ -101,6 +116,7 @@ final class TarApplier implements LayerApplier {
             this.root = root;
             this.layer = layer;
             this.asRoot = FileMeta.runningAsRoot(root);
+            this.defaults = NewFileDefaults.under(root);
             this.overlay = overlayAllowed && asRoot && overlayConventionWorks(root);
         }
 
@@ -152,9 +168,7 @@ final class TarApplier implements LayerApplier {
 
         private void regular(TarReader tar, TarReader.Entry entry, String rel) throws IOException {
             Path target = createParents(rel);
-            removeExisting(rel, false);
-            try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS)) {
+            try (FileChannel out = createFile(target, rel, entry.mode)) {
                 if (entry.sparse == null) {
                     copy(tar, out, entry.size);
                 } else {
@@ -169,8 +183,41 @@ final class TarApplier implements LayerApplier {
                     file.setLength(entry.realSize); // the trailing hole
                 }
             }
-            metadata(target, entry, true);
+            created(target, entry);
             files++;
+        }
+
+        /**
+         * Creates {@code rel} as a new empty file with permission bits {@code mode} (less the umask), open for
+         * writing. The create is tried first, since a layer seldom writes a path twice; only if something is there
+         * already is it removed (the exclusive create never follows a symlink) and the create made again.
+         */
+        private FileChannel createFile(Path target, String rel, int mode) throws IOException {
+            forgetBelow(rel);
+            try {
+                return FileChannel.open(target, CREATE_FILE, createMode(mode));
+            } catch (FileAlreadyExistsException e) {
+                removeFromDisk(rel, false);
+                return FileChannel.open(target, CREATE_FILE, createMode(mode));
+            }
+        }
+
+        /** The permission bits to create a file with: its own when the umask keeps them, else owner-only. */
+        private FileAttribute<?> createMode(int mode) {
+            return CREATE_MODES.computeIfAbsent(defaults.keeps(mode) ? mode & 0777 : 0600,
+                    m -> PosixFilePermissions.asFileAttribute(permissions(m)));
+        }
+
+        /** Owner, extended attributes, mode and mtime of a regular file {@link #createFile} just made. */
+        private void created(Path target, TarReader.Entry entry) throws IOException {
+            if (asRoot && !defaults.owns(entry.uid, entry.gid)) {
+                FileMeta.chown(target, entry.uid, entry.gid);
+            }
+            xattrs(target, entry);
+            if (!defaults.keeps(entry.mode)) {
+                FileMeta.chmod(target, entry.mode);
+            }
+            FileMeta.mtime(target, entry.mtime);
         }
 
         private void copy(TarReader tar, FileChannel out, long length) throws IOException {
@@ -503,8 +550,22 @@ final class TarApplier implements LayerApplier {
          * comes (merge). Forgets what this layer knew of the removed paths. Returns true if a directory was kept.
          */
         private boolean removeExisting(String rel, boolean directoryComing) throws IOException {
-            lowerLinks.keySet().removeIf(link -> EntryPath.isWithin(link, rel));
-            whiteouts.removeIf(w -> EntryPath.isWithin(w, rel)); // what comes at rel hides the lower rel itself
+            forgetBelow(rel);
+            return removeFromDisk(rel, directoryComing);
+        }
+
+        /** Forgets the lower links and whiteouts at or below {@code rel}: what comes at rel replaces them. */
+        private void forgetBelow(String rel) {
+            if (!lowerLinks.isEmpty()) {
+                lowerLinks.keySet().removeIf(link -> EntryPath.isWithin(link, rel));
+            }
+            if (!whiteouts.isEmpty()) {
+                whiteouts.removeIf(w -> EntryPath.isWithin(w, rel)); // what comes at rel hides the lower rel itself
+            }
+        }
+
+        /** The part of {@link #removeExisting} that looks at the disk. */
+        private boolean removeFromDisk(String rel, boolean directoryComing) throws IOException {
             Path path = root.resolve(rel);
             Nodes.Attrs attrs = Nodes.lstat(path);
             if (attrs == null) {
@@ -709,6 +770,17 @@ final class TarApplier implements LayerApplier {
             String where = entryName.isEmpty() ? "at its start" : "after entry '" + entryName + "'";
             return new SinglepullException(ErrorKind.DATA_LOSS,
                     "layer " + layer + ": malformed tar " + where + ": " + e.getMessage(), e);
+        }
+
+        private static Set<PosixFilePermission> permissions(int mode) {
+            var set = EnumSet.noneOf(PosixFilePermission.class);
+            var all = PosixFilePermission.values(); // OWNER_READ .. OTHERS_EXECUTE
+            for (int i = 0; i < 9; i++) {
+                if ((mode & (0400 >> i)) != 0) {
+                    set.add(all[i]);
+                }
+            }
+            return set;
         }
 
         private static String printable(char type) {

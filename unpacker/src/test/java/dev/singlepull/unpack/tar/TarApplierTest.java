@@ -171,6 +171,8 @@ class TarApplierTest {
                 .file("suid", "s".getBytes(), 04755)
                 .file("sgid", "s".getBytes(), 02711)
                 .file("none", "n".getBytes(), 0)
+                .file("wide", "w".getBytes(), 0666) // bits a usual umask (022) takes from a new file
+                .file("open", "o".getBytes(), 0777)
                 .dir("shared", 02775)
                 .dir("tmp", 01777)
                 .dir("ro", 0555)
@@ -182,6 +184,8 @@ class TarApplierTest {
         assertEquals(0444, mode(target.resolve("ro/inside")));
         assertEquals(0555, mode(target.resolve("ro")));
         assertEquals(0, mode(target.resolve("none")));
+        assertEquals(0666, mode(target.resolve("wide")));
+        assertEquals(0777, mode(target.resolve("open")));
         assertEquals(04755, mode(target.resolve("suid")));
         assertEquals(02711, mode(target.resolve("sgid")));
         assertEquals(02775, mode(target.resolve("shared")));
