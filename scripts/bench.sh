@@ -19,4 +19,4 @@ case "$*" in *RunPodsBench*) scripts/install-packages.sh containerd runc busybox
 singlepull_find_jdk
 mvn -B -q -ntp install -DskipTests
 mvn -B -ntp -pl test verify -Pbench -Dtest='*Bench,!CompareContainerdBench,!RunPodsBench' -Dsurefire.failIfNoSpecifiedTests=false "$@" 2>&1 \
-    | grep -E '^(image|round|warm-up|create-to-start|parts crash|snapshot-sync|CopyBufferBench|\||[0-9]+ MB, cold|Tests run|\[ERROR\])' || true
+    | grep -E '^(image|round|old|new|NMT|warm-up|create-to-start|parts crash|snapshot-sync|CopyBufferBench|\||[0-9]+ MB, cold|Tests run|\[ERROR\])' || true

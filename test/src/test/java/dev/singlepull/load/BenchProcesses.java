@@ -24,6 +24,14 @@ final class BenchProcesses {
      * socket exists.
      */
     static Process serve(Path dir, String name, String... args) throws Exception {
+        return serveWithJavaOptions(dir, name, null, args);
+    }
+
+    /**
+     * As {@link #serve}, with {@code javaOptions} (JVM flags, space-separated) passed to the launcher as
+     * {@code SINGLEPULL_JAVA_OPTS}, after its own flags, so they override them; null keeps the launcher's alone.
+     */
+    static Process serveWithJavaOptions(Path dir, String name, String javaOptions, String... args) throws Exception {
         Path socket = socket(dir, name);
         List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "serve", "--root",
                 dir.resolve(name + "-root").toString(), "--socket", socket.toString()));
@@ -31,8 +39,12 @@ final class BenchProcesses {
             command.addAll(List.of("--metrics-address", ""));
         }
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve(name + ".log").toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve(name + ".log").toFile());
+        if (javaOptions != null) {
+            builder.environment().put("SINGLEPULL_JAVA_OPTS", javaOptions);
+        }
+        Process p = builder.start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
         while (!Files.exists(socket)) {
             if (!p.isAlive() || Instant.now().isAfter(deadline)) {
