@@ -28,6 +28,14 @@ final class BenchProcesses {
         return serve(dir, name, Map.of(), args);
     }
 
+    /**
+     * As {@link #serve}, with {@code javaOptions} (JVM flags, space-separated) passed to the launcher as
+     * {@code SINGLEPULL_JAVA_OPTS}, after its own flags, so they override them; null keeps the launcher's alone.
+     */
+    static Process serveWithJavaOptions(Path dir, String name, String javaOptions, String... args) throws Exception {
+        return serve(dir, name, javaOptions == null ? Map.of() : Map.of("SINGLEPULL_JAVA_OPTS", javaOptions), args);
+    }
+
     /** {@link #serve(Path, String, String...)} with {@code env} added to the launcher's environment. */
     static Process serve(Path dir, String name, Map<String, String> env, String... args) throws Exception {
         return serve(LAUNCHER, dir, name, env, args);

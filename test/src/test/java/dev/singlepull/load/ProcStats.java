@@ -44,10 +44,24 @@ final class ProcStats {
         return byName;
     }
 
-    /** Peak resident set size in MB since the process started (VmHWM). */
+    /** Peak resident set size in MB since the process started or its last reset (VmHWM). */
     static double peakRssMb(long pid) throws IOException {
+        return statusMb(pid, "VmHWM:");
+    }
+
+    /** Resident set size in MB now (VmRSS). */
+    static double rssMb(long pid) throws IOException {
+        return statusMb(pid, "VmRSS:");
+    }
+
+    /** Resets the peak RSS of the process to its RSS now (clear_refs 5), so that a round's peak is its own. */
+    static void resetPeakRss(long pid) throws IOException {
+        Files.writeString(Path.of("/proc/" + pid + "/clear_refs"), "5");
+    }
+
+    private static double statusMb(long pid, String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("VmHWM:")) {
+            if (line.startsWith(field)) {
                 return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
             }
         }

@@ -2,7 +2,6 @@ package dev.singlepull.load;
 
 import dev.singlepull.it.fixture.PushedImage;
 import dev.singlepull.it.fixture.RegistryProcess;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -69,7 +68,7 @@ class ScalingBench {
     private static Row round(RegistryProcess registry, long pid, Path socket, String ref, int n) throws Exception {
         registry.awaitLogQuiet();
         registry.clearLog();
-        Files.writeString(Path.of("/proc/" + pid + "/clear_refs"), "5"); // reset the peak RSS to the current RSS
+        ProcStats.resetPeakRss(pid);
         double cpu0 = ProcStats.cpuSeconds(pid);
         String out = BenchProcesses.finish(BenchProcesses.startLoadTest(socket, ref, n, "--probe-list-images", "50"));
         double cpu = ProcStats.cpuSeconds(pid) - cpu0;
