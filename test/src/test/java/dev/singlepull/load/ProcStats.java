@@ -11,11 +11,15 @@ final class ProcStats {
     private ProcStats() {
     }
 
-    /** User plus system CPU seconds the process (with its waited-for children) has used so far. */
+    /**
+     * User plus system CPU seconds the process and its waited-for children (containerd's {@code unpigz}, for one)
+     * have used so far. A child is counted once it has exited and been waited for.
+     */
     static double cpuSeconds(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
         String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
+        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]) // utime, stime
+                + Long.parseLong(fields[13]) + Long.parseLong(fields[14]); // cutime, cstime: the children's
         return ticks / CLOCK_TICKS;
     }
 
