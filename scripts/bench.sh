@@ -23,5 +23,5 @@ case "$*" in *ClusterBench*) scripts/install-packages.sh redis-server ;; esac
 . scripts/find-jdk.sh
 singlepull_find_jdk
 mvn -B -q -ntp install -DskipTests
-mvn -B -ntp -pl test verify -Pbench -Dtest='*Bench,!CompareContainerdBench,!RunPodsBench' -Dsurefire.failIfNoSpecifiedTests=false "$@" 2>&1 \
+mvn -B -ntp -pl test verify -Pbench -Dtest=LoadTestBench -Dsurefire.failIfNoSpecifiedTests=false "$@" 2>&1 \
     | grep -E '^(image|round|old|new|NMT|cluster  |off  |cache  |[0-9]+ processes|warm-up|cpu-per-pull|where the service|create-to-start|parts crash|snapshot-sync|CopyBufferBench|\||[0-9]+ MB, cold|Tests run|\[ERROR\])' || true
