@@ -70,6 +70,14 @@ final class BenchProcesses {
         return p;
     }
 
+    /** A loopback port free now, for a service's peer or metrics endpoint. */
+    static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
     static Path socket(Path dir, String name) {
         return dir.resolve(name + ".sock");
     }

@@ -11,7 +11,6 @@ import dev.singlepull.it.fixture.RedisProcess;
 import dev.singlepull.it.fixture.RegistryProcess;
 import dev.singlepull.it.fixture.TestImages;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -86,7 +85,7 @@ class ClusterBench {
                 for (int i = 0; i < maxK; i++) {
                     if (modes.contains("cluster")) {
                         clustered.add(start("on" + i, "--cluster-redis", redis.uri(), "--node-id", "node" + i,
-                                "--peer-listen", "127.0.0.1:" + freePort(), "--peer-token-file", token.toString()));
+                                "--peer-listen", "127.0.0.1:" + BenchProcesses.freePort(), "--peer-token-file", token.toString()));
                     }
                     if (modes.contains("off") || modes.contains("cache")) {
                         alone.add(start("off" + i));
@@ -128,7 +127,7 @@ class ClusterBench {
     }
 
     private Node start(String name, String... args) throws Exception {
-        int metrics = freePort();
+        int metrics = BenchProcesses.freePort();
         List<String> all = new ArrayList<>(List.of(args));
         all.addAll(List.of("--metrics-address", "127.0.0.1:" + metrics));
         Process p = BenchProcesses.serve(dir, name, all.toArray(String[]::new));
@@ -227,12 +226,6 @@ class ClusterBench {
             total += ProcStats.cpuSeconds(node.process().pid());
         }
         return total;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     private static void print(List<Row> rows, PushedImage image, long budget) {

@@ -174,21 +174,15 @@ class CompareContainerdBench {
             }
             System.out.printf(Locale.ROOT, "%n| durability (%s, cold, median of %d, interleaved) | wall | / none "
                     + "| service CPU |%n|---|---|---|---|%n", run, rounds);
-            double base = median(walls.getFirst());
+            double base = BenchStats.median(walls.getFirst());
             for (int k = 0; k < services.size(); k++) {
                 System.out.printf(Locale.ROOT, "| %s | %.2f s | %.2fx | %.1f s |   walls=%s%n", services.get(k).name(),
-                        median(walls.get(k)), median(walls.get(k)) / base, cpu.get(k) / rounds, walls.get(k));
+                        BenchStats.median(walls.get(k)), BenchStats.median(walls.get(k)) / base, cpu.get(k) / rounds, walls.get(k));
             }
         } finally {
             BenchProcesses.stop(none);
             BenchProcesses.stop(syncfs);
         }
-    }
-
-    private static double median(List<Double> values) {
-        List<Double> sorted = new ArrayList<>(values);
-        sorted.sort(Double::compare);
-        return sorted.get(sorted.size() / 2);
     }
 
     private static void print(List<Row> rows) {

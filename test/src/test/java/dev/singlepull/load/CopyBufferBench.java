@@ -23,7 +23,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,10 +66,10 @@ class CopyBufferBench {
                     rates[s][round] = blob.size() / 1e6 / fetch(client, ref, blob, disk, SIZES[s]);
                 }
             }
-            double base = median(rates[2]);
+            double base = BenchStats.median(rates[2]);
             for (int s = 0; s < SIZES.length; s++) {
                 System.out.printf(Locale.ROOT, "CopyBufferBench: buffer %5d KiB  %6.0f MB/s  %5.2fx  pinned %7.2f MiB"
-                        + " at %d streams  (runs:%s)%n", SIZES[s] >> 10, median(rates[s]), median(rates[s]) / base,
+                        + " at %d streams  (runs:%s)%n", SIZES[s] >> 10, BenchStats.median(rates[s]), BenchStats.median(rates[s]) / base,
                         (double) SIZES[s] * STREAMS / 1048576.0, STREAMS, list(rates[s]));
             }
         }
@@ -97,12 +96,6 @@ class CopyBufferBench {
         } finally {
             new ProcessBuilder("rm", "-rf", root.toString()).inheritIO().start().waitFor();
         }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 
     private static String list(double[] values) {

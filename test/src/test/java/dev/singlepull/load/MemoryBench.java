@@ -198,12 +198,6 @@ class MemoryBench {
         return s.committedMb().getOrDefault("Total", 0.0);
     }
 
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
-    }
-
     private static void print(String image, int rounds, int idleSeconds, int[] ns, List<Service> services,
                               Map<String, Sample> idleStart, Map<String, double[][][]> figures) {
         System.out.printf(Locale.ROOT, "%n%s, cold, median of %d rounds; idle RSS taken %d s after start or after "
@@ -216,10 +210,10 @@ class MemoryBench {
         for (int k = 0; k < ns.length; k++) {
             double[][] o = figures.get("old")[k];
             double[][] n = figures.get("new")[k];
-            row(ns[k] + " cold pull" + (ns[k] == 1 ? "" : "s") + ": wall", median(o[0]), median(n[0]), "%.2f s");
-            row(ns[k] + " cold pull" + (ns[k] == 1 ? "" : "s") + ": peak RSS", median(o[1]), median(n[1]),
+            row(ns[k] + " cold pull" + (ns[k] == 1 ? "" : "s") + ": wall", BenchStats.median(o[0]), BenchStats.median(n[0]), "%.2f s");
+            row(ns[k] + " cold pull" + (ns[k] == 1 ? "" : "s") + ": peak RSS", BenchStats.median(o[1]), BenchStats.median(n[1]),
                     "%.0f MB");
-            row("idle RSS after " + ns[k] + " pull" + (ns[k] == 1 ? "" : "s"), median(o[2]), median(n[2]),
+            row("idle RSS after " + ns[k] + " pull" + (ns[k] == 1 ? "" : "s"), BenchStats.median(o[2]), BenchStats.median(n[2]),
                     "%.0f MB");
         }
         for (Service s : services) {

@@ -73,17 +73,11 @@ class PullPathBench {
             for (int v = 0; v < variants.size(); v++) {
                 double[] walls = results.get(v).clone();
                 java.util.Arrays.sort(walls);
-                double base = median(results.get(variants.get(v).capped() ? 3 : 0));
-                System.out.printf(Locale.ROOT, "%-46s %10.2f %8.2f   %s%n", variants.get(v).name(), median(walls),
-                        median(walls) / base, java.util.Arrays.toString(results.get(v)));
+                double base = BenchStats.median(results.get(variants.get(v).capped() ? 3 : 0));
+                System.out.printf(Locale.ROOT, "%-46s %10.2f %8.2f   %s%n", variants.get(v).name(), BenchStats.median(walls),
+                        BenchStats.median(walls) / base, java.util.Arrays.toString(results.get(v)));
             }
         }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        java.util.Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 
     private static double pull(String ref, PushedImage image, UnaryOperator<ShimConfig.Builder> config)

@@ -12,8 +12,6 @@ import dev.singlepull.it.fixture.PushedImage;
 import dev.singlepull.it.fixture.RegistryProcess;
 import dev.singlepull.it.fixture.TestImages;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -166,7 +164,7 @@ class RunPodsBench {
             throws Exception {
         Path snapshots = dir.resolve("snapshotter.sock");
         Path link = dir.resolve("containerd.sock");
-        int metricsPort = freePort();
+        int metricsPort = BenchProcesses.freePort();
         Process singlepull = BenchProcesses.serve(dir, "sp", "--metrics-address", "127.0.0.1:" + metricsPort,
                 "--containerd-address", link.toString(), "--snapshotter-socket", snapshots.toString(),
                 "--snapshotter-name", SNAPSHOTTER, "--snapshot-sync", snapshotSync);
@@ -179,12 +177,6 @@ class RunPodsBench {
         } catch (RuntimeException | IOException e) {
             BenchProcesses.stop(singlepull);
             throw e;
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
         }
     }
 
@@ -320,22 +312,16 @@ class RunPodsBench {
         }
     }
 
-    private static double median(List<Double> values) {
-        List<Double> sorted = new ArrayList<>(values);
-        sorted.sort(Double::compare);
-        return sorted.get(sorted.size() / 2);
-    }
-
     private static void print(String image, int pods, int rounds, int starts, String snapshotSync, Setup a,
                               Setup b) {
-        double pullsA = median(a.rounds.stream().map(Round::pullsDone).toList());
-        double pullsB = median(b.rounds.stream().map(Round::pullsDone).toList());
-        double runA = median(a.rounds.stream().map(Round::running).toList());
-        double runB = median(b.rounds.stream().map(Round::running).toList());
-        double tailA = median(a.rounds.stream().map(r -> r.running() - r.pullsDone()).toList());
-        double tailB = median(b.rounds.stream().map(r -> r.running() - r.pullsDone()).toList());
-        double startA = median(a.starts);
-        double startB = median(b.starts);
+        double pullsA = BenchStats.median(a.rounds.stream().map(Round::pullsDone).toList());
+        double pullsB = BenchStats.median(b.rounds.stream().map(Round::pullsDone).toList());
+        double runA = BenchStats.median(a.rounds.stream().map(Round::running).toList());
+        double runB = BenchStats.median(b.rounds.stream().map(Round::running).toList());
+        double tailA = BenchStats.median(a.rounds.stream().map(r -> r.running() - r.pullsDone()).toList());
+        double tailB = BenchStats.median(b.rounds.stream().map(r -> r.running() - r.pullsDone()).toList());
+        double startA = BenchStats.median(a.starts);
+        double startB = BenchStats.median(b.starts);
         System.out.printf(Locale.ROOT, "%n| %s, %d pods, cold, median of %d (singlepull: snapshot_sync %s) "
                 + "| %s | %s | ratio |%n|---|---|---|---|%n", image, pods, rounds, snapshotSync, a.name, b.name);
         row(pods + " PullImage calls answered", pullsA, pullsB);
