@@ -183,7 +183,8 @@ final class TarApplier implements LayerApplier {
                     file.setLength(entry.realSize); // the trailing hole
                 }
             }
-            created(target, entry);
+            // createFile made it with this process's owner and, where the umask keeps them, the entry's mode bits
+            metadata(target, entry, !defaults.owns(entry.uid, entry.gid), !defaults.keeps(entry.mode));
             files++;
         }
 
@@ -206,18 +207,6 @@ final class TarApplier implements LayerApplier {
         private FileAttribute<?> createMode(int mode) {
             return CREATE_MODES.computeIfAbsent(defaults.keeps(mode) ? mode & 0777 : 0600,
                     m -> PosixFilePermissions.asFileAttribute(permissions(m)));
-        }
-
-        /** Owner, extended attributes, mode and mtime of a regular file {@link #createFile} just made. */
-        private void created(Path target, TarReader.Entry entry) throws IOException {
-            if (asRoot && !defaults.owns(entry.uid, entry.gid)) {
-                FileMeta.chown(target, entry.uid, entry.gid);
-            }
-            xattrs(target, entry);
-            if (!defaults.keeps(entry.mode)) {
-                FileMeta.chmod(target, entry.mode);
-            }
-            FileMeta.mtime(target, entry.mtime);
         }
 
         private void copy(TarReader tar, FileChannel out, long length) throws IOException {
@@ -269,7 +258,7 @@ final class TarApplier implements LayerApplier {
             Path target = createParents(rel);
             removeExisting(rel, false);
             Files.createSymbolicLink(target, Path.of(linkName));
-            metadata(target, entry, false);
+            metadata(target, entry, true, false);
             files++;
         }
 
@@ -341,7 +330,7 @@ final class TarApplier implements LayerApplier {
                 }
                 throw e;
             }
-            metadata(target, entry, true);
+            metadata(target, entry, true, true);
             files++;
         }
 
@@ -349,13 +338,17 @@ final class TarApplier implements LayerApplier {
             Path target = createParents(rel);
             removeExisting(rel, false);
             PosixCalls.mkfifo(target, entry.mode);
-            metadata(target, entry, true);
+            metadata(target, entry, true, true);
             files++;
         }
 
-        /** Owner, extended attributes, mode (not for symlinks) and mtime, in the order that keeps each of them. */
-        private void metadata(Path target, TarReader.Entry entry, boolean mode) throws IOException {
-            if (asRoot) {
+        /**
+         * Owner (when running as root), extended attributes, mode and mtime, in the order that keeps each of them;
+         * {@code owner} or {@code mode} false leaves that as the node already has it (a symlink has no mode of its
+         * own; a new file may have been created with the right ones).
+         */
+        private void metadata(Path target, TarReader.Entry entry, boolean owner, boolean mode) throws IOException {
+            if (asRoot && owner) {
                 FileMeta.chown(target, entry.uid, entry.gid); // clears setuid/setgid and security.capability
             }
             xattrs(target, entry);
