@@ -44,7 +44,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * below it (a hard link to one of their files, which is copied up; a directory it does not list, which takes their
  * directory's metadata): after decompressing, applying and verifying it in parallel with the others, it waits,
  * without holding an unpack permit, until its parent chain is committed, then finishes and commits. That wait ends
- * when the parent is committed, when the flight is cancelled, or after {@link UnpackLimits#lowerLayerWait()}.
+ * when the parent is committed, when the flight is cancelled, or after {@link UnpackLimits#lowerLayerWait()}. The
+ * permit bounds decompressing and applying only: a layer gives it up before its commit, which mostly waits for the
+ * disk to make the files durable, so that another layer uses the CPU meanwhile.
  *
  * <p>Errors, as {@link SinglepullException}: NOT_FOUND (blob not in the content store), FAILED_PRECONDITION (not a
  * layer media type), INVALID_ARGUMENT (a hostile tar entry), DATA_LOSS (corrupt stream, malformed tar, DiffID
@@ -227,6 +229,8 @@ public final class Unpacker {
             }
             context.throwIfCancelled();
             progress.phase("committing");
+            // the commit mostly waits for the disk (snapshot_sync): another layer may decompress meanwhile
+            permit.release();
             SnapshotInfo committed = snapshotter.commit(staging, chainId, parent);
             CompletableFuture<SnapshotInfo> waiting = commits.remove(chainId);
             if (waiting != null) {

@@ -392,44 +392,55 @@ class UnpackerTest {
     }
 
     @Test
+    void aLayerGivesUpItsPermitWhileItsCommitWaitsForTheDisk() throws Exception {
+        LayerRef first = layer(tar().file("a", "a").build(), OCI_GZIP);
+        LayerRef second = layer(tar().file("b", "b").build(), OCI_GZIP);
+        ChainId firstId = ChainId.chain(List.of(first.diffId())).getFirst();
+        ChainId secondId = ChainId.chain(List.of(second.diffId())).getFirst();
+        var committing = new CountDownLatch(1);
+        var diskDone = new CountDownLatch(1);
+        snapshotter = new DirectorySnapshotter(root, store);
+        Snapshotter slowDisk = new DelegatingSnapshotter(snapshotter) { // the first commit waits as on a slow sync
+            @Override
+            public SnapshotInfo commit(Staging staging, ChainId chainId, ChainId parent) {
+                if (chainId.equals(firstId)) {
+                    committing.countDown();
+                    try {
+                        diskDone.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                return super.commit(staging, chainId, parent);
+            }
+        };
+        chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").build();
+        unpacker = new Unpacker(content, slowDisk, chains, new UnpackLimits(1));
+
+        var firstCall = unpacker.join(first, firstId, null);
+        committing.await();
+        SnapshotInfo other = unpacker.unpack(second, secondId, null); // one permit, held by nobody now
+        diskDone.countDown();
+
+        assertEquals("b", Files.readString(other.directory().resolve("b")));
+        assertEquals("a", Files.readString(firstCall.await().directory().resolve("a")));
+        assertEquals(2, unpacker.unpacksPerformed());
+    }
+
+    @Test
     void aLayerThatLinksToTheLayerBelowWaitsForItWithoutHoldingItsPermit() throws Exception {
         LayerRef lower = layer(tar().dir("bin", 0711).file("bin/tool", "T".getBytes(), 0755).build(), OCI_GZIP);
         LayerRef upper = layer(tar().hardlink("usr/bin/tool", "bin/tool").file("bin/extra", "e").build(), OCI_ZSTD);
         List<ChainId> ids = ChainId.chain(List.of(lower.diffId(), upper.diffId()));
         var waiting = new CountDownLatch(1);
         snapshotter = new DirectorySnapshotter(root, store);
-        Snapshotter watched = new Snapshotter() { // tells when the upper layer looks for the one below
+        Snapshotter watched = new DelegatingSnapshotter(snapshotter) { // tells when the upper layer looks below
             @Override
             public java.util.Optional<SnapshotInfo> stat(ChainId chainId) {
                 if (chainId.equals(ids.get(0))) {
                     waiting.countDown();
                 }
-                return snapshotter.stat(chainId);
-            }
-
-            @Override
-            public Staging prepare() {
-                return snapshotter.prepare();
-            }
-
-            @Override
-            public SnapshotInfo commit(Staging staging, ChainId chainId, ChainId parent) {
-                return snapshotter.commit(staging, chainId, parent);
-            }
-
-            @Override
-            public void abort(Staging staging) {
-                snapshotter.abort(staging);
-            }
-
-            @Override
-            public long remove(ChainId chainId) {
-                return snapshotter.remove(chainId);
-            }
-
-            @Override
-            public List<SnapshotInfo> list() {
-                return snapshotter.list();
+                return super.stat(chainId);
             }
         };
         chains = SingleFlight.<ChainId, SnapshotInfo>builder("chain").build();
@@ -588,6 +599,45 @@ class UnpackerTest {
         @Override
         public int read() throws IOException {
             throw new UncheckedIOException(new IOException("single-byte reads not expected"));
+        }
+    }
+
+    /** A snapshotter that does what another does; tests override the step they watch or slow down. */
+    private static class DelegatingSnapshotter implements Snapshotter {
+        private final Snapshotter inner;
+
+        DelegatingSnapshotter(Snapshotter inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public java.util.Optional<SnapshotInfo> stat(ChainId chainId) {
+            return inner.stat(chainId);
+        }
+
+        @Override
+        public Staging prepare() {
+            return inner.prepare();
+        }
+
+        @Override
+        public SnapshotInfo commit(Staging staging, ChainId chainId, ChainId parent) {
+            return inner.commit(staging, chainId, parent);
+        }
+
+        @Override
+        public void abort(Staging staging) {
+            inner.abort(staging);
+        }
+
+        @Override
+        public long remove(ChainId chainId) {
+            return inner.remove(chainId);
+        }
+
+        @Override
+        public List<SnapshotInfo> list() {
+            return inner.list();
         }
     }
 }
