@@ -113,6 +113,11 @@ public final class PeerServer implements AutoCloseable {
                 head(exchange, digest);
                 return;
             }
+            if (content.info(digest).isEmpty() && !downloading.test(digest)) {
+                // a blob this node has not got costs no upload slot, and "busy" would send the caller back for it
+                exchange.sendResponseHeaders(404, -1);
+                return;
+            }
             if (!uploads.tryAcquire()) {
                 exchange.getResponseHeaders().set("Retry-After", "1");
                 exchange.sendResponseHeaders(503, -1);
