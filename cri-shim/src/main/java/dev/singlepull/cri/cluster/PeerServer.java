@@ -109,11 +109,12 @@ public final class PeerServer implements AutoCloseable {
                 return;
             }
             Digest digest = Digest.parse(path.group(2));
+            Optional<ContentInfo> committed = content.info(digest);
             if (head) {
-                head(exchange, digest);
+                head(exchange, digest, committed);
                 return;
             }
-            if (content.info(digest).isEmpty() && !downloading.test(digest)) {
+            if (committed.isEmpty() && !downloading.test(digest)) {
                 // a blob this node has not got costs no upload slot, and "busy" would send the caller back for it
                 exchange.sendResponseHeaders(404, -1);
                 return;
@@ -124,7 +125,7 @@ public final class PeerServer implements AutoCloseable {
                 return;
             }
             try {
-                get(exchange, digest);
+                get(exchange, digest, committed);
             } finally {
                 uploads.release();
             }
@@ -134,8 +135,7 @@ public final class PeerServer implements AutoCloseable {
         }
     }
 
-    private void head(HttpExchange exchange, Digest digest) throws IOException {
-        Optional<ContentInfo> committed = content.info(digest);
+    private void head(HttpExchange exchange, Digest digest, Optional<ContentInfo> committed) throws IOException {
         exchange.getResponseHeaders().set("Docker-Content-Digest", digest.toString());
         if (committed.isPresent()) {
             exchange.getResponseHeaders().set("Content-Length", Long.toString(committed.get().size()));
@@ -145,7 +145,8 @@ public final class PeerServer implements AutoCloseable {
         }
     }
 
-    private void get(HttpExchange exchange, Digest digest) throws IOException {
+    /** A GET of {@code digest}, {@code committed} here or downloading (it may have just finished: then 404). */
+    private void get(HttpExchange exchange, Digest digest, Optional<ContentInfo> committed) throws IOException {
         String range = exchange.getRequestHeaders().getFirst("Range");
         long start = 0;
         long end = Long.MAX_VALUE; // inclusive
@@ -162,7 +163,6 @@ public final class PeerServer implements AutoCloseable {
                 return;
             }
         }
-        Optional<ContentInfo> committed = content.info(digest);
         if (committed.isPresent()) {
             long size = committed.get().size();
             if (start >= size && size > 0 || start > size) {
