@@ -78,6 +78,18 @@ final class BenchProcesses {
         }
     }
 
+    /**
+     * Runs {@code sync}: every dirty page of every file system on the disk, so that a timed round pays for no earlier
+     * round's writes; IllegalStateException if it fails or takes more than 5 minutes.
+     */
+    static void sync() throws Exception {
+        Process sync = new ProcessBuilder("sync").inheritIO().start();
+        if (!sync.waitFor(5, TimeUnit.MINUTES) || sync.exitValue() != 0) {
+            sync.destroyForcibly();
+            throw new IllegalStateException("sync failed or did not finish in 5 minutes");
+        }
+    }
+
     static Path socket(Path dir, String name) {
         return dir.resolve(name + ".sock");
     }

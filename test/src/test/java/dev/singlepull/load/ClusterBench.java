@@ -150,7 +150,7 @@ class ClusterBench {
             cache.emptyStorage();
             cache.restart();
         }
-        new ProcessBuilder("sync").inheritIO().start().waitFor();
+        BenchProcesses.sync();
     }
 
     private Row row(String mode, int k, List<Node> set, String ref, PushedImage image, ProxyServer upstream,

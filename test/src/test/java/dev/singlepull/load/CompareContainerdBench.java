@@ -180,9 +180,7 @@ class CompareContainerdBench {
                 cri.images().removeImage(Cri.remove(ref));
             }
         }
-        if (new ProcessBuilder("sync").inheritIO().start().waitFor() != 0) {
-            throw new IllegalStateException("sync failed");
-        }
+        BenchProcesses.sync();
     }
 
     /** {@code singlepull load-test}: one process, N concurrent PullImage calls; its own wall figure. */

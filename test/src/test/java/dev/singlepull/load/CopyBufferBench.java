@@ -81,7 +81,7 @@ class CopyBufferBench {
         Path root = Files.createTempDirectory(disk, "copy-bench-");
         try (MetadataDb db = MetadataDb.open(root.resolve("meta.db"));
              ContentStore store = LocalContentStore.open(root, db)) {
-            new ProcessBuilder("sync").inheritIO().start().waitFor();
+            BenchProcesses.sync();
             long start = System.nanoTime();
             try (ContentWriter writer = store.writer("bench", blob.digest(), blob.size());
                  InputStream body = client.openBlob(ref, blob, 0, Credentials.ANONYMOUS).body()) {

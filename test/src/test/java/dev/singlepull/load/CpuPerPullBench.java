@@ -130,7 +130,7 @@ class CpuPerPullBench {
     /** Removes the image, syncs, and pulls it once, timed. */
     private static Round coldPull(CriClient cri, long pid, String ref) throws Exception {
         cri.images().removeImage(Cri.remove(ref));
-        sync();
+        BenchProcesses.sync();
         Map<String, Double> threads0 = ProcStats.threadCpuSeconds(pid);
         double cpu0 = ProcStats.cpuSeconds(pid);
         Instant start = Instant.now();
@@ -140,12 +140,5 @@ class CpuPerPullBench {
         double cpu = ProcStats.cpuSeconds(pid) - cpu0;
         Map<String, Double> threads1 = ProcStats.threadCpuSeconds(pid);
         return new Round(cpu, wall, new CpuBreakdown.Window(start, Instant.now(), cpu, threads0, threads1));
-    }
-
-    private static void sync() throws Exception {
-        Process sync = new ProcessBuilder("sync").inheritIO().start();
-        if (!sync.waitFor(5, TimeUnit.MINUTES)) {
-            throw new IllegalStateException("sync did not finish");
-        }
     }
 }

@@ -139,7 +139,7 @@ class MemoryBench {
         try (CriClient cri = new CriClient("unix://" + s.socket())) {
             cri.images().removeImage(Cri.remove(ref));
         }
-        new ProcessBuilder("sync").inheritIO().start().waitFor();
+        BenchProcesses.sync();
         ProcStats.resetPeakRss(s.pid());
         Process load = BenchProcesses.startLoadTest(s.socket(), ref, n, "--keep-warm");
         AtomicReference<Sample> max = new AtomicReference<>();

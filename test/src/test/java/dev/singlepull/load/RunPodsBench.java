@@ -194,7 +194,7 @@ class RunPodsBench {
         for (Future<CriPods.Pod> pod : made) {
             sandboxes.add(pod.get());
         }
-        sync();
+        BenchProcesses.sync();
 
         CountDownLatch go = new CountDownLatch(1);
         List<Future<long[]>> timed = new ArrayList<>();
@@ -264,13 +264,6 @@ class RunPodsBench {
         }
         if (setup.images.images().imageStatus(Cri.status(reference, false)).hasImage()) {
             throw new IllegalStateException(setup.name + " still holds " + reference + " after its removal");
-        }
-    }
-
-    private static void sync() throws Exception {
-        Process sync = new ProcessBuilder("sync").inheritIO().start();
-        if (sync.waitFor() != 0) {
-            throw new IllegalStateException("sync failed");
         }
     }
 

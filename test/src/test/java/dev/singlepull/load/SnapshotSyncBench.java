@@ -16,7 +16,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -52,7 +51,7 @@ class SnapshotSyncBench {
                 Map<SnapshotSync, List<long[]>> times = new EnumMap<>(SnapshotSync.class);
                 for (int round = 0; round < rounds; round++) {
                     for (SnapshotSync mode : MODES) {
-                        syncEverything();
+                        BenchProcesses.sync();
                         Path root = base.resolve(mode.configName() + "-" + otherDirty + "-" + round);
                         var snapshotter = new DirectorySnapshotter(root, db.snapshots(), java.time.Clock.systemUTC(),
                                 mode);
@@ -143,13 +142,6 @@ class SnapshotSyncBench {
         long[] sorted = times.stream().mapToLong(t -> t[index]).sorted().toArray();
         return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2.0;
-    }
-
-    private static void syncEverything() throws Exception {
-        Process sync = new ProcessBuilder("sync").inheritIO().start();
-        if (!sync.waitFor(5, TimeUnit.MINUTES)) {
-            throw new IllegalStateException("sync did not finish");
-        }
     }
 
     private static void deleteTree(Path dir) throws IOException {
