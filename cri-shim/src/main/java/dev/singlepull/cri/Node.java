@@ -11,6 +11,7 @@ import dev.singlepull.cri.config.ShimConfig;
 import dev.singlepull.cri.image.ImageService;
 import dev.singlepull.cri.maintenance.FsckReport;
 import dev.singlepull.cri.maintenance.GcReport;
+import dev.singlepull.cri.maintenance.IdleMemory;
 import dev.singlepull.cri.maintenance.IngestJanitor;
 import dev.singlepull.cri.maintenance.StoreCheck;
 import dev.singlepull.cri.pull.BlobPeers;
@@ -35,6 +36,7 @@ import dev.singlepull.unpack.snapshot.DirectorySnapshotter;
 import dev.singlepull.unpack.tar.GzipDecoder;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,6 +46,9 @@ import java.util.List;
  * service and the snapshots a container runtime makes on the store's layers. The composition root of the service; closing it closes them in reverse order.
  */
 public final class Node implements AutoCloseable {
+    /** How long the service stays without pulls before it hands the heap a burst grew back ({@link IdleMemory}). */
+    private static final Duration IDLE_MEMORY_QUIET = Duration.ofSeconds(5);
+
     private final RootLock lock;
     private final MetadataDb db;
     private final ContentStore content;
@@ -55,6 +60,7 @@ public final class Node implements AutoCloseable {
     private final ImageService images;
     private final StoreCheck check;
     private final IngestJanitor janitor;
+    private final IdleMemory idleMemory;
     private final GarbageCollector gc;
     private final ProxySnapshotter runtimeSnapshots;
     private final ContainerdRegistration registration;
@@ -97,6 +103,8 @@ public final class Node implements AutoCloseable {
                     registration == null ? RuntimeRegistration.NONE : registration);
             this.check = new StoreCheck(content, snapshots, db, gc);
             this.janitor = started = inspect ? null : IngestJanitor.start(content, config.staleIngestAge());
+            this.idleMemory = inspect ? null : IdleMemory.start(pipeline::pullCalls, pipeline::pulling,
+                    IDLE_MEMORY_QUIET);
         } catch (RuntimeException e) {
             if (started != null) {
                 started.close();
@@ -230,6 +238,9 @@ public final class Node implements AutoCloseable {
     @Override
     public void close() {
         try {
+            if (idleMemory != null) {
+                idleMemory.close();
+            }
             if (janitor != null) {
                 janitor.close();
             }

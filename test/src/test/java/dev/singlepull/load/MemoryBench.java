@@ -43,7 +43,8 @@ class MemoryBench {
      * The launcher's JVM flags before issue 15, with every flag it has added since set back to the JVM's default
      * (so "old" is the old settings, not old plus new).
      */
-    static final String OLD_FLAGS = "-Xms64m -Xmx128m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=0";
+    static final String OLD_FLAGS = "-Xms64m -Xmx128m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=0 "
+            + "-XX:+TieredCompilation -XX:+DisableExplicitGC";
 
     @TempDir
     Path dir;
@@ -82,9 +83,12 @@ class MemoryBench {
                         newFlags.isBlank() ? "" : ", then " + newFlags);
                 Thread.sleep(TimeUnit.SECONDS.toMillis(idleSeconds));
                 Map<String, Sample> idleStart = new LinkedHashMap<>();
+                Map<String, Double> firstPull = new LinkedHashMap<>();
                 for (Service s : services) {
                     idleStart.put(s.name(), sample(s, nmt));
-                    BenchProcesses.finish(BenchProcesses.startLoadTest(s.socket(), image, 1)); // warm-up
+                    // the warm-up: the first pull after start, while the JIT has compiled nothing yet
+                    firstPull.put(s.name(), BenchProcesses.value(BenchProcesses.finish(
+                            BenchProcesses.startLoadTest(s.socket(), image, 1)), "wall"));
                 }
                 // per service, per N: walls, peaks, idle after
                 Map<String, double[][][]> figures = new LinkedHashMap<>();
@@ -117,7 +121,7 @@ class MemoryBench {
                         }
                     }
                 }
-                print(image, rounds, idleSeconds, ns, services, idleStart, figures);
+                print(image, rounds, idleSeconds, ns, services, idleStart, firstPull, figures);
                 if (nmt) {
                     printNmt(ns[ns.length - 1], services, idleStart, peakNmt, idleNmt);
                 }
@@ -199,7 +203,8 @@ class MemoryBench {
     }
 
     private static void print(String image, int rounds, int idleSeconds, int[] ns, List<Service> services,
-                              Map<String, Sample> idleStart, Map<String, double[][][]> figures) {
+                              Map<String, Sample> idleStart, Map<String, Double> firstPull,
+                              Map<String, double[][][]> figures) {
         System.out.printf(Locale.ROOT, "%n%s, cold, median of %d rounds; idle RSS taken %d s after start or after "
                 + "the pull%n", image, rounds, idleSeconds);
         System.out.println("| figure | old | new | new/old |");
@@ -207,6 +212,7 @@ class MemoryBench {
         double oldIdle = idleStart.get("old").rssMb();
         double newIdle = idleStart.get("new").rssMb();
         row("idle RSS after start", oldIdle, newIdle, "%.0f MB");
+        row("first pull after start (warm-up, once): wall", firstPull.get("old"), firstPull.get("new"), "%.2f s");
         for (int k = 0; k < ns.length; k++) {
             double[][] o = figures.get("old")[k];
             double[][] n = figures.get("new")[k];

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Pulls images: resolve, fetch, verify, unpack, record. Three flight tables make concurrent pulls share work: the
@@ -30,6 +31,7 @@ public final class PullPipeline {
     private final SingleFlight<Digest, ContentInfo> blobs;
     private final PullJob.Dependencies deps;
     private final Platform platform;
+    private final AtomicLong pullCalls = new AtomicLong();
 
     /**
      * @param maxBlobResumes how often one download is resumed with a range after its stream broke
@@ -64,6 +66,7 @@ public final class PullPipeline {
      */
     public Call<PulledImage> pull(ImageRef ref, Credentials credentials) {
         RefKey key = new RefKey(ref.canonical(), platform, credentials.identity());
+        pullCalls.incrementAndGet();
         return refs.join(key, ctx -> new PullJob(deps, ref, credentials, ctx).run());
     }
 
@@ -78,6 +81,16 @@ public final class PullPipeline {
     /** True while a blob flight for {@code digest} runs here (its ingest may not be open yet). */
     public boolean fetching(Digest digest) {
         return !blobs.progress(digest::equals).isEmpty();
+    }
+
+    /** How many pull calls have been made so far, joined or led: it changes whenever a caller asks for a pull. */
+    public long pullCalls() {
+        return pullCalls.get();
+    }
+
+    /** True while any pull runs. */
+    public boolean pulling() {
+        return !refs.flights().isEmpty();
     }
 
     /** The live flights of the ref and blob tables. */
