@@ -40,6 +40,8 @@ class HostsConfigIT {
     private static RegistryProcess mirror;
     private static RegistryProcess emptyMirror;
     private static ProxyServer failingMirror;
+    /** Never resolved: its host configuration names the server. */
+    private static final String SYSTEM_TLS_NAME = "system-tls.test";
     private static RegistryProcess tlsRegistry;
     private static RegistryProcess tlsRegistrySkipVerify;
     private static String deadRegistry;
@@ -76,7 +78,10 @@ class HostsConfigIT {
                 // first one again by another name, with the wrong CA
                 .host(tlsRegistry.hostPort(), tlsHost(Optional.of(tls.caCert()), false))
                 .host("localhost:" + tlsRegistry.port(), tlsHost(Optional.of(otherCa.caCert()), false))
-                .host(tlsRegistrySkipVerify.hostPort(), tlsHost(Optional.empty(), true)));
+                .host(tlsRegistrySkipVerify.hostPort(), tlsHost(Optional.empty(), true))
+                // a name whose server is the skip_verify registry over https, with no TLS settings: the system's CAs
+                .host(SYSTEM_TLS_NAME, new HostConfig(List.of(), Optional.of(URI.create("https://localhost:"
+                        + tlsRegistrySkipVerify.port())), false, Optional.empty(), false)));
     }
 
     @AfterAll
@@ -195,6 +200,19 @@ class HostsConfigIT {
             String message = e.getStatus().getDescription();
             assertTrue(message.contains(host) && message.contains("TLS") && message.contains("team/tls-wrong:v1"),
                     message);
+        }
+    }
+
+    @Test
+    void aCertificateTheSystemCasDidNotSignIsRefusedWithTheSystemTlsSettings() {
+        // the system TLS context is set up on the first TLS connection (LazySystemTls): it must still verify
+        TestImages.push(store, SmallImages.of("team/tls-system", "v1", 507));
+        try (CriClient cri = server.client()) {
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                    () -> cri.images().pullImage(Cri.pull(SYSTEM_TLS_NAME + "/team/tls-system:v1")));
+            assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+            String message = e.getStatus().getDescription();
+            assertTrue(message.contains("TLS") && message.contains("team/tls-system:v1"), message);
         }
     }
 }

@@ -26,7 +26,8 @@ import javax.net.ssl.X509TrustManager;
 /**
  * One {@link HttpClient} per TLS setting: the JDK client fixes its SSL context at build time. A CA file is trusted in
  * addition to the system's CAs, as containerd does; {@code skip_verify} accepts any certificate for any name. Redirects
- * are never followed by the client (the registry client follows blob redirects itself). Thread-safe.
+ * are never followed by the client (the registry client follows blob redirects itself). The system's TLS is set up on
+ * the first TLS connection ({@link LazySystemTls}), so plain-HTTP registries never load it. Thread-safe.
  */
 final class HttpClients {
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -47,7 +48,9 @@ final class HttpClients {
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(15))
                 .executor(executor);
-        if (!tls.equals(TlsSettings.SYSTEM)) {
+        if (tls.equals(TlsSettings.SYSTEM)) {
+            builder.sslContext(LazySystemTls.context()).sslParameters(LazySystemTls.parameters());
+        } else {
             builder.sslContext(sslContext(tls));
         }
         return builder.build();
