@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Not a test: the service's memory footprint with the launcher's settings of before issue 15 against its settings
  * now, side by side in one run. Two {@code bin/singlepull serve} processes run at once: "old" gets the old JVM flags
- * through {@code SINGLEPULL_JAVA_OPTS} (after the launcher's own, so they win), "new" the launcher's alone. Each is
+ * through {@code SINGLEPULL_JAVA_OPTS} (after the launcher's own, so they win), "new" the launcher's alone. Both
+ * serve their metrics endpoint, on a free loopback port each, as the defaults do. Each is
  * warmed up by one pull of the large shape of {@link BenchImages} (about 530 MB). Then, in rounds where the services
  * and the N values take turns, each round cold: RemoveImage and {@code sync} outside the timed window, the peak RSS
  * reset ({@code /proc/PID/clear_refs}), N concurrent PullImage calls ({@code load-test --keep-warm}), the wall time
@@ -134,7 +135,9 @@ class MemoryBench {
     }
 
     private Service start(String name, String javaOptions) throws Exception {
-        Process p = BenchProcesses.serveWithJavaOptions(dir, name, javaOptions.strip());
+        // the metrics endpoint is on by default: each service gets one, on a port of its own
+        Process p = BenchProcesses.serveWithJavaOptions(dir, name, javaOptions.strip(), "--metrics-address",
+                "127.0.0.1:" + BenchProcesses.freePort());
         return new Service(name, p, BenchProcesses.socket(dir, name));
     }
 
@@ -172,7 +175,7 @@ class MemoryBench {
     }
 
     private static final Pattern CATEGORY =
-            Pattern.compile("^-\\s+(.+?) \\(reserved=(\\d+)KB, committed=(\\d+)KB\\)", Pattern.MULTILINE);
+            Pattern.compile("^-\\s+(.+?) \\(reserved=(\\d+)KB, committed=(\\d+)KB[,)]", Pattern.MULTILINE);
     private static final Pattern TOTAL = Pattern.compile("^Total: reserved=(\\d+)KB, committed=(\\d+)KB",
             Pattern.MULTILINE);
 
