@@ -15,13 +15,18 @@ import java.util.function.LongSupplier;
  * pulls then pay with more collections (measured: 1.35-1.66x walls). Both ratios are manageable flags, so this sets
  * them low only around its own collections and puts them back at once. The collector also damps shrinking over
  * successive collections (0, 10, 40, then 100% of the excess), so this collects until the committed heap stops
- * falling, at most {@value #MAX_COLLECTIONS} times.
+ * falling, at most {@value #MAX_COLLECTIONS} times. One shrink at a time per JVM.
  */
 public final class HeapShrink implements Runnable {
     private static final System.Logger LOG = System.getLogger(HeapShrink.class.getName());
     static final int MAX_COLLECTIONS = 6;
     /** The free share the old generation keeps at most while shrinking: 10% above what is live. */
     private static final String SHRINK_MAX_FREE = "10";
+    /**
+     * The flags are the JVM's, one set per process: two shrinks at once (two nodes in one JVM, as in tests) would
+     * otherwise read each other's lowered values as the ones to put back.
+     */
+    private static final Object JVM_FLAGS = new Object();
 
     /** Reads and sets a VM flag by name; a failure to set is an exception. */
     interface Flags {
@@ -60,6 +65,12 @@ public final class HeapShrink implements Runnable {
 
     @Override
     public void run() {
+        synchronized (JVM_FLAGS) {
+            shrink();
+        }
+    }
+
+    private void shrink() {
         String minFree = flags.get("MinHeapFreeRatio");
         String maxFree = flags.get("MaxHeapFreeRatio");
         long before = committedHeap.getAsLong();

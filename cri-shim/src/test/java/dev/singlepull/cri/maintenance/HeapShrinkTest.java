@@ -91,6 +91,41 @@ class HeapShrinkTest {
     }
 
     @Test
+    void twoShrinksAtOnceStillPutTheJvmsRatiosBack() throws Exception {
+        // the interleaving that loses the ratios without the lock: the second reads the first's lowered values,
+        // the first puts the JVM's back, then the second "restores" the lowered ones
+        java.util.concurrent.CountDownLatch firstCollecting = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch secondCollecting = new java.util.concurrent.CountDownLatch(1);
+        Thread[] firstThread = new Thread[1];
+        HeapShrink first = new HeapShrink(flags, () -> {
+            firstCollecting.countDown();
+            try {
+                // with the lock the second cannot start meanwhile: give up waiting for it after a while
+                secondCollecting.await(300, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, () -> committed);
+        HeapShrink second = new HeapShrink(flags, () -> {
+            secondCollecting.countDown();
+            try {
+                firstThread[0].join(1000); // let the first finish and put its values back before this one does
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, () -> committed);
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        firstThread[0] = Thread.ofPlatform().uncaughtExceptionHandler((t, e) -> failures.add(e)).start(first);
+        firstCollecting.await();
+        // a second node of the same JVM falls idle meanwhile
+        Thread b = Thread.ofPlatform().uncaughtExceptionHandler((t, e) -> failures.add(e)).start(second);
+        firstThread[0].join();
+        b.join();
+        assertEquals(List.of(), failures, "neither shrink may fail to put a ratio back");
+        assertEquals(Map.of("MinHeapFreeRatio", "40", "MaxHeapFreeRatio", "70"), flags.values);
+    }
+
+    @Test
     void theRunningJvmsFlagsComeBackUnchanged() {
         var bean = java.lang.management.ManagementFactory.getPlatformMXBean(
                 com.sun.management.HotSpotDiagnosticMXBean.class);
