@@ -47,17 +47,21 @@ public final class HeapShrink implements Runnable {
 
     /** The running JVM's: its diagnostic bean for the flags, {@link System#gc()}, its heap's committed bytes. */
     public static HeapShrink ofThisJvm() {
-        HotSpotDiagnosticMXBean diagnostic = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         Flags flags = new Flags() {
             @Override
             public String get(String name) {
-                return diagnostic.getVMOption(name).getValue();
+                return diagnostic().getVMOption(name).getValue();
             }
 
             @Override
             public void set(String name, String value) {
-                diagnostic.setVMOption(name, value);
+                diagnostic().setVMOption(name, value);
+            }
+
+            /** Looked up when used: a JVM without it (not HotSpot) then collects with its own ratios. */
+            private HotSpotDiagnosticMXBean diagnostic() {
+                return ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
             }
         };
         return new HeapShrink(flags, System::gc, () -> memory.getHeapMemoryUsage().getCommitted());
@@ -71,12 +75,14 @@ public final class HeapShrink implements Runnable {
     }
 
     private void shrink() {
-        String minFree = flags.get("MinHeapFreeRatio");
-        String maxFree = flags.get("MaxHeapFreeRatio");
         long before = committedHeap.getAsLong();
+        String minFree = null;
+        String maxFree = null;
         boolean minSet = false;
         boolean maxSet = false;
         try {
+            minFree = flags.get("MinHeapFreeRatio");
+            maxFree = flags.get("MaxHeapFreeRatio");
             // MinHeapFreeRatio <= MaxHeapFreeRatio at every step: the minimum goes down first and back up last
             flags.set("MinHeapFreeRatio", "0");
             minSet = true;

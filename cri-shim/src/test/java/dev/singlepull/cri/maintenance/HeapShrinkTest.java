@@ -82,6 +82,24 @@ class HeapShrinkTest {
     }
 
     @Test
+    void stillCollectsWhenTheRatiosCannotBeRead() {
+        HeapShrink.Flags absent = new HeapShrink.Flags() {
+            @Override
+            public String get(String name) {
+                throw new IllegalArgumentException("no HotSpot diagnostic bean");
+            }
+
+            @Override
+            public void set(String name, String value) {
+                throw new IllegalArgumentException("no HotSpot diagnostic bean");
+            }
+        };
+        java.util.concurrent.atomic.AtomicInteger collections = new java.util.concurrent.atomic.AtomicInteger();
+        new HeapShrink(absent, collections::incrementAndGet, () -> committed).run();
+        assertTrue(collections.get() >= 1);
+    }
+
+    @Test
     void putsTheRatiosBackWhenACollectionFails() {
         HeapShrink failing = new HeapShrink(flags, () -> {
             throw new IllegalStateException("collector refused");
