@@ -90,7 +90,7 @@ public final class PullPipeline {
 
     /** True while any pull runs. */
     public boolean pulling() {
-        return !refs.flights().isEmpty();
+        return refs.inFlightCount() > 0;
     }
 
     /** The live flights of the ref and blob tables. */
