@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.singlepull.it.fixture.LaunchedService;
 import dev.singlepull.it.fixture.PushedImage;
 import dev.singlepull.it.fixture.RegistryProcess;
 import dev.singlepull.it.fixture.TestImages;
@@ -14,9 +13,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(300)
 class LauncherAndPythonClientIT {
-    private static final Path PROJECT = LaunchedService.PROJECT;
+    private static final Path PROJECT = Path.of("").toAbsolutePath().getParent();
     private static final Path PYTHON = Path.of("/usr/bin/python3");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -45,8 +45,17 @@ class LauncherAndPythonClientIT {
     static void start() throws Exception {
         registry = RegistryProcess.start();
         socket = dir.resolve("cri.sock");
-        service = LaunchedService.serve(List.of("--root", dir.resolve("root").toString(), "--socket",
-                socket.toString(), "--metrics-address", ""), Map.of(), socket, dir.resolve("service.log"));
+        service = new ProcessBuilder(PROJECT.resolve("bin/singlepull").toString(), "serve",
+                "--root", dir.resolve("root").toString(), "--socket", socket.toString(), "--metrics-address", "")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("service.log").toFile()).start();
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+        while (!Files.exists(socket)) {
+            if (!service.isAlive() || Instant.now().isAfter(deadline)) {
+                throw new IllegalStateException("service did not start: "
+                        + Files.readString(dir.resolve("service.log")));
+            }
+            Thread.sleep(100);
+        }
     }
 
     @AfterAll

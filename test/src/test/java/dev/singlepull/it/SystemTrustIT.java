@@ -4,16 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.singlepull.cri.cli.CriClient;
 import dev.singlepull.it.fixture.Cri;
-import dev.singlepull.it.fixture.LaunchedService;
 import dev.singlepull.it.fixture.PushedImage;
 import dev.singlepull.it.fixture.RegistryProcess;
+import dev.singlepull.it.fixture.ServiceProcess;
 import dev.singlepull.it.fixture.TestCerts;
 import dev.singlepull.it.fixture.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,8 +34,7 @@ class SystemTrustIT {
     static Path dir;
     private static RegistryProcess store;
     private static RegistryProcess tlsRegistry;
-    private static Process service;
-    private static Path socket;
+    private static ServiceProcess service;
 
     @BeforeAll
     static void start() throws Exception {
@@ -57,21 +54,15 @@ class SystemTrustIT {
                 [registries."%s"]
                 server = "https://localhost:%d"
                 """.formatted(TRUSTED_NAME, port));
-        socket = dir.resolve("cri.sock");
-        service = LaunchedService.serve(List.of("--config", config.toString(), "--root", dir.resolve("root").toString(),
-                "--socket", socket.toString(), "--metrics-address", ""),
+        service = ServiceProcess.start(dir.resolve("root"), dir.resolve("cri.sock"), dir.resolve("service.log"),
                 Map.of("SINGLEPULL_JAVA_OPTS", "-Djavax.net.ssl.trustStore=" + trustStore
                         + " -Djavax.net.ssl.trustStorePassword=changeit -Djavax.net.ssl.trustStoreType=PKCS12"),
-                socket, dir.resolve("service.log"));
+                "--config", config.toString());
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (service != null) {
-            service.destroy();
-            service.waitFor(30, TimeUnit.SECONDS);
-        }
-        for (AutoCloseable c : new AutoCloseable[] {tlsRegistry, store}) {
+        for (AutoCloseable c : new AutoCloseable[] {service, tlsRegistry, store}) {
             if (c != null) {
                 c.close();
             }
@@ -81,7 +72,7 @@ class SystemTrustIT {
     @Test
     void aRegistryTheTrustStoreVouchesForIsPulledOverHttps() {
         PushedImage image = TestImages.push(store, SmallImages.of("team/system-trust", "v1", 601));
-        try (CriClient cri = new CriClient("unix://" + socket)) {
+        try (CriClient cri = service.client()) {
             String ref = TRUSTED_NAME + "/team/system-trust:v1";
             assertEquals(image.imageId(), cri.images().pullImage(Cri.pull(ref)).getImageRef());
         }
