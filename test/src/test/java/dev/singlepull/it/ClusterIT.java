@@ -159,6 +159,16 @@ class ClusterIT {
     private void killTheHolderAndFinish(PushedImage image, double fraction, String when) throws Exception {
         List<CompletableFuture<String>> pulls = new ArrayList<>();
         int holder = holderStoppedInTheLargestLayer(image, pulls, fraction);
+        // what upstream sent may still sit in the holder's socket buffer: kill it once it has written it all, so
+        // that the kill loses what "at this fraction" means and no more (a cold JVM can lag a second behind)
+        String largest = image.layerDigests().get(image.layerDigests().size() - 1);
+        long stallAt = (long) (image.compressedSizes().get(image.compressedSizes().size() - 1) * fraction);
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (blobDone(nodes.get(holder), largest) < stallAt && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(blobDone(nodes.get(holder), largest) >= stallAt, "the holder wrote the " + stallAt
+                + " bytes upstream sent before the stall: " + blobPhase(nodes.get(holder), largest));
         nodes.get(holder).kill();
         upstream.clearFaults();
 
@@ -248,6 +258,15 @@ class ClusterIT {
             return cri.admin().listFlights(ListFlightsRequest.newBuilder().setTier("blob").build()).getFlightsList()
                     .stream().filter(f -> f.getKey().equals(digest)).map(Flight::getPhase).findFirst()
                     .orElse("(no flight)");
+        }
+    }
+
+    /** The bytes {@code node}'s blob flight of {@code digest} has written so far; -1 with no such flight. */
+    private static long blobDone(ServiceProcess node, String digest) {
+        try (CriClient cri = node.client()) {
+            return cri.admin().listFlights(ListFlightsRequest.newBuilder().setTier("blob").build()).getFlightsList()
+                    .stream().filter(f -> f.getKey().equals(digest)).mapToLong(Flight::getBytesDone).findFirst()
+                    .orElse(-1);
         }
     }
 
